@@ -1,0 +1,1 @@
+"""The ``bharnet`` command line."""

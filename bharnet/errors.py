@@ -1,0 +1,30 @@
+"""The project's error types: every expected failure is one of these, with a message a user can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BharnetError(Exception):
+    """Base class: the CLI prints these as one line instead of a traceback."""
+
+
+class ConfigError(BharnetError):
+    """A configuration value or option is invalid."""
+
+
+class DataFormatError(BharnetError):
+    """An input file cannot be read as the format it claims to be.
+
+    The message always starts with the file (and line, when known) so the user can open it.
+    """
+
+    def __init__(self, path: str | Path, problem: str, line: int | None = None):
+        self.path = str(path)
+        self.problem = problem
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self):  # survives the trip back from a worker process
+        return (type(self), (self.path, self.problem, self.line))
