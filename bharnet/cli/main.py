@@ -1,2 +1,35 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""``bharnet`` command line: one sub-command per job; expected failures print one line, not a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bharnet.cli import data_commands
+from bharnet.errors import BharnetError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bharnet",
+        description="BHaRNet: body-hand expert networks for skeleton-based action recognition.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data_commands.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except BharnetError as err:
+        print(f"bharnet {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"bharnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The torch Dataset over a converted dataset file: (body, hands, label) per sample of a split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from bharnet.data.pipeline import BodyHandPipeline, PipelineConfig
+from bharnet.data.store import DatasetFile
+from bharnet.skeleton import body_hand_split
+
+
+class BodyHandDataset(Dataset):
+    """Yields ``(body (C, T, Vb, M), hands (C, T, Vh, Mh), label)`` float32/float32/int64 tensors.
+
+    ``split`` is a split name of the file, ``'all'``, or several joined by '+'. Random augmentation is
+    drawn from a generator seeded by (seed, epoch, sample index), so results do not depend on the number
+    of DataLoader workers and a resumed run sees the same data; call :meth:`set_epoch` each epoch.
+    A source without hand joints yields hands with V = 0.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | DatasetFile,
+        split: str | Sequence[str] = "all",
+        config: PipelineConfig | None = None,
+        train: bool = False,
+        seed: int = 0,
+    ):
+        self.file = path if isinstance(path, DatasetFile) else DatasetFile(path)
+        self.indices = self.file.split_indices(split)
+        self.config = config or PipelineConfig()
+        self.split = body_hand_split(self.file.layout_name)
+        self.pipeline = BodyHandPipeline(self.split, self.config, train)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def classes(self) -> list[str]:
+        return self.file.classes
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.file.classes)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.file.labels[self.indices]
+
+    @property
+    def groups(self) -> list[str]:
+        return [str(self.file.meta[i].get("group", "")) for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int):
+        index = int(self.indices[position])
+        sample = self.file[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        body, hands = self.pipeline(sample, rng)
+        return torch.from_numpy(body), torch.from_numpy(hands), torch.tensor(sample.label, dtype=torch.int64)

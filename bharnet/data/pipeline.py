@@ -1,0 +1,147 @@
+"""From a sample in its source layout to the two stream inputs: body (C, T, Vb, M), hands (C, T, Vh, Mh)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from bharnet.data import transforms as tf
+from bharnet.data.sample import Sample
+from bharnet.errors import ConfigError
+from bharnet.skeleton import BodyHandSplit, Layout, get_layout
+
+HAND_ARRANGEMENTS = ("instances", "graph42")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Preprocessing of one model input. ``normalize='none'`` with ``hand_normalize='none'`` is the
+    calibration-free setting (native coordinates); the augmentation fields act only when training."""
+
+    num_frames: int = 64
+    sampling: str = "uniform"  # uniform | crop_resize
+    normalize: str = "canonical"  # canonical | none
+    hand_normalize: str = "wrist"  # wrist | none
+    hand_arrangement: str = "instances"  # instances: each hand an instance (Mh = 2M) | graph42 (Mh = M)
+    mirror_left: bool = True
+    modality: str = "J"  # J | B | JM | BM
+    channels: str = "xyz"  # xyz | xy_score
+    max_persons: int = 2
+    rotate_degrees: float = 0.0
+    scale: tuple[float, float] = (1.0, 1.0)
+    shear: float = 0.0
+    drop_hands: float = 0.0  # fraction of frames whose hands are removed
+
+    def __post_init__(self) -> None:
+        choices = {
+            "sampling": ("uniform", "crop_resize"),
+            "normalize": ("canonical", "none"),
+            "hand_normalize": ("wrist", "none"),
+            "hand_arrangement": HAND_ARRANGEMENTS,
+            "modality": tf.MODALITIES,
+            "channels": ("xyz", "xy_score"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"data.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
+        if self.num_frames < 1 or self.max_persons < 1:
+            raise ConfigError("data.num_frames and data.max_persons must be positive")
+        if not 0.0 <= self.drop_hands < 1.0:
+            raise ConfigError(f"data.drop_hands = {self.drop_hands}; it is a fraction in [0, 1)")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PipelineConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
+        values = dict(values)
+        if "scale" in values:
+            values["scale"] = tuple(values["scale"])
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class BodyHandPipeline:
+    """Temporal sampling, body/hand split, normalization, augmentation, modality, (C, T, V, M) output."""
+
+    def __init__(self, split: BodyHandSplit, config: PipelineConfig, train: bool):
+        self.split = split
+        self.config = config
+        self.train = train
+        self.sampler = tf.make_sampler(config.sampling, config.num_frames)
+        self.body_layout: Layout = split.body_graph()
+        self.hand_layout: Layout = get_layout("hand21" if config.hand_arrangement == "instances" else "hand42")
+        self.body_normalize = tf.CanonicalNormalize(self.body_layout) if config.normalize == "canonical" else None
+        self.hand_normalize = tf.HandNormalize() if config.hand_normalize == "wrist" else None
+        self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
+
+    @property
+    def hand_instances(self) -> int:
+        per_person = 2 if self.config.hand_arrangement == "instances" else 1
+        return per_person * self.config.max_persons
+
+    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+        cfg, split = self.config, self.split
+        rng = rng if self.train else None
+        frames = self.sampler.indices(sample.scores, rng)
+        keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
+
+        body, body_scores = keypoints[:, :, split.body], scores[:, :, split.body]
+        if self.body_normalize:
+            body = self.body_normalize(body, body_scores)
+        hands, hand_scores = self._hands(keypoints, scores, rng)
+
+        if rng is not None and self.affine.active:
+            matrix = self.affine.matrix(rng, keypoints.shape[-1]).astype(np.float32)
+            body, hands = body @ matrix.T, hands @ matrix.T
+        return (
+            self._stream(body, body_scores, self.body_layout),
+            self._stream(hands, hand_scores, self.hand_layout),
+        )
+
+    def _persons(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exactly ``max_persons`` persons: the first ones (readers put the most active first), zero-padded."""
+        m = self.config.max_persons
+        if keypoints.shape[0] >= m:
+            return keypoints[:m], scores[:m]
+        pad = m - keypoints.shape[0]
+        return (
+            np.concatenate([keypoints, np.zeros((pad, *keypoints.shape[1:]), keypoints.dtype)]),
+            np.concatenate([scores, np.zeros((pad, *scores.shape[1:]), scores.dtype)]),
+        )
+
+    def _hands(self, keypoints, scores, rng) -> tuple[np.ndarray, np.ndarray]:
+        m, t, _, c = keypoints.shape
+        split, cfg = self.split, self.config
+        if not split.has_hands:
+            return np.zeros((self.hand_instances, t, 0, c), np.float32), np.zeros((self.hand_instances, t, 0), np.float32)
+        # (M, 2, T, 21, C): hands stay with their person, left first
+        hands = np.stack([keypoints[:, :, list(split.left_hand)], keypoints[:, :, list(split.right_hand)]], axis=1)
+        hand_scores = np.stack([scores[:, :, list(split.left_hand)], scores[:, :, list(split.right_hand)]], axis=1)
+        if rng is not None and cfg.drop_hands > 0:
+            hand_scores = tf.drop_frames(hand_scores.reshape(2 * m, t, -1), cfg.drop_hands, rng).reshape(hand_scores.shape)
+        if self.hand_normalize:
+            hands = self.hand_normalize(hands, hand_scores)
+        if cfg.mirror_left:
+            hands[:, 0] = tf.mirror_x(hands[:, 0])
+        hands = tf.mask_missing(hands, hand_scores)
+        if cfg.hand_arrangement == "instances":
+            return hands.reshape(2 * m, t, 21, c), hand_scores.reshape(2 * m, t, 21)
+        return (
+            hands.transpose(0, 2, 1, 3, 4).reshape(m, t, 42, c),
+            hand_scores.transpose(0, 2, 1, 3).reshape(m, t, 42),
+        )
+
+    def _stream(self, keypoints: np.ndarray, scores: np.ndarray, layout: Layout) -> np.ndarray:
+        """Modality, channels, then (M, T, V, C) -> (C, T, V, M)."""
+        if keypoints.shape[2] == 0:
+            c = 3 if self.config.channels == "xy_score" else keypoints.shape[-1]
+            return np.zeros((c, keypoints.shape[1], 0, keypoints.shape[0]), np.float32)
+        out = tf.modality(keypoints, scores, layout, self.config.modality)
+        if self.config.channels == "xy_score":
+            out = np.concatenate([out[..., :2], scores[..., None]], axis=-1)
+        return np.ascontiguousarray(out.transpose(3, 1, 2, 0), dtype=np.float32)

@@ -1,0 +1,203 @@
+"""Small array transforms. Arrays are (M, T, V, C) keypoints with (M, T, V) scores; score 0 = missing.
+
+Every transform leaves missing joints at zero: the linear ones have no translation once coordinates are
+centred, and the others mask explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bharnet.errors import ConfigError
+from bharnet.skeleton.layout import Layout
+
+EPS = 1e-6
+
+
+# ---------------------------------------------------------------------------------------------- time
+def valid_range(scores: np.ndarray) -> tuple[int, int]:
+    """[first, last + 1) of the frames where anyone is seen; the whole clip when nobody ever is."""
+    seen = np.flatnonzero(scores.max(axis=(0, 2)) > 0)
+    return (int(seen[0]), int(seen[-1]) + 1) if seen.size else (0, scores.shape[1])
+
+
+@dataclass(frozen=True)
+class UniformSample:
+    """T frames from T equal segments of the valid range: a random frame per segment when training,
+    the middle one when not (pyskl's UniformSampleFrames). Shorter clips repeat frames in order."""
+
+    num_frames: int
+
+    def indices(self, scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        start, stop = valid_range(scores)
+        edges = np.linspace(start, stop, self.num_frames + 1)
+        offset = rng.random(self.num_frames) if rng is not None else np.full(self.num_frames, 0.5)
+        return np.minimum(np.floor(edges[:-1] + offset * np.diff(edges)), stop - 1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class CropResize:
+    """A window covering a fraction in ``ratio`` of the valid range (random placement when training,
+    centred otherwise), resampled to T frames by nearest frame so missing and present joints never blend
+    (the CTR-GCN crop-resize, without interpolation)."""
+
+    num_frames: int
+    ratio: tuple[float, float] = (0.5, 1.0)
+    eval_ratio: float = 1.0
+
+    def indices(self, scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        start, stop = valid_range(scores)
+        length = stop - start
+        fraction = rng.uniform(*self.ratio) if rng is not None else self.eval_ratio
+        window = int(np.clip(round(length * fraction), 1, length))
+        shift = int(rng.integers(0, length - window + 1)) if rng is not None else (length - window) // 2
+        positions = np.linspace(0, window - 1, self.num_frames)
+        return (start + shift + np.round(positions)).astype(np.int64)
+
+
+def make_sampler(kind: str, num_frames: int) -> UniformSample | CropResize:
+    if kind == "uniform":
+        return UniformSample(num_frames)
+    if kind == "crop_resize":
+        return CropResize(num_frames)
+    raise ConfigError(f"temporal sampling must be 'uniform' or 'crop_resize', not {kind!r}")
+
+
+# ------------------------------------------------------------------------------------ normalization
+def _group_mean(keypoints: np.ndarray, joints: list[int]) -> np.ndarray:
+    return keypoints[..., joints, :].mean(axis=-2)
+
+
+def _reference_frame(scores: np.ndarray, joints: list[int]) -> int | None:
+    """First frame where person 0 has all ``joints``."""
+    ok = np.flatnonzero((scores[0][:, joints] > 0).all(axis=1))
+    return int(ok[0]) if ok.size else None
+
+
+def canonical_rotation(up: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """Rotation taking ``up`` to +y and the part of ``across`` orthogonal to it to +x."""
+    y = up / (np.linalg.norm(up) + EPS)
+    x = across - (across @ y) * y
+    x = x / (np.linalg.norm(x) + EPS)
+    if across.shape[0] == 2:  # in the image plane only the spine can be made vertical
+        return np.array([[y[1], -y[0]], [y[0], y[1]]])
+    return np.stack([x, y, np.cross(x, y)])
+
+
+@dataclass(frozen=True)
+class CanonicalNormalize:
+    """Translate so the layout's centre (person 0, first frame it is seen) is the origin, then rotate so
+    the spine points up (+y) and the shoulders lie along +x. Missing joints stay zero."""
+
+    layout: Layout
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        lay = self.layout
+        center = lay.indices(lay.center)
+        frame = _reference_frame(scores, center)
+        if frame is None:
+            return keypoints
+        out = keypoints - _group_mean(keypoints[0, frame], center)
+        if lay.up and lay.across:
+            lower, upper = lay.indices(lay.up[0]), lay.indices(lay.up[1])
+            left, right = lay.indices(lay.across)
+            frame = _reference_frame(scores, lower + upper + [left, right])
+            if frame is not None:
+                ref = out[0, frame]
+                up = _group_mean(ref, upper) - _group_mean(ref, lower)
+                rotation = canonical_rotation(up, ref[right] - ref[left])
+                out = out @ rotation.T
+        return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class HandNormalize:
+    """Per frame: wrist at the origin, coordinates divided by the palm length (wrist to middle MCP)."""
+
+    wrist: int = 0
+    middle_mcp: int = 9
+
+    def __call__(self, hands: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        centred = hands - hands[..., self.wrist : self.wrist + 1, :]
+        palm = np.linalg.norm(centred[..., self.middle_mcp, :], axis=-1)[..., None, None]
+        out = centred / np.maximum(palm, EPS)
+        return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
+
+
+def mirror_x(keypoints: np.ndarray) -> np.ndarray:
+    """Reflect about x = 0 so a left hand looks like a right hand (weights shared between hands)."""
+    out = keypoints.copy()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+# ------------------------------------------------------------------------------------- augmentation
+@dataclass(frozen=True)
+class RandomAffine:
+    """A random view change: rotation (degrees about each axis), isotropic scale, shear; linear so that
+    zeros (missing joints) stay zero. One matrix per sample, shared by its body and hands."""
+
+    rotate_degrees: float = 0.0
+    scale: tuple[float, float] = (1.0, 1.0)
+    shear: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.rotate_degrees > 0 or self.scale != (1.0, 1.0) or self.shear > 0
+
+    def matrix(self, rng: np.random.Generator, dims: int) -> np.ndarray:
+        angles = np.deg2rad(rng.uniform(-self.rotate_degrees, self.rotate_degrees, 3))
+        matrix = np.eye(3)
+        for axis, angle in enumerate(angles):
+            c, s = np.cos(angle), np.sin(angle)
+            i, j = [a for a in range(3) if a != axis]
+            r = np.eye(3)
+            r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
+            matrix = r @ matrix
+        shear = np.eye(3) + rng.uniform(-self.shear, self.shear, (3, 3)) * (1 - np.eye(3))
+        matrix = rng.uniform(*self.scale) * matrix @ shear
+        return matrix[:dims, :dims]
+
+
+# ------------------------------------------------------------------------------------------ hands
+def drop_frames(scores: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Scores with every joint removed in a random ``fraction`` of frames (missing-hand augmentation)."""
+    keep = rng.random(scores.shape[1]) >= fraction
+    return scores * keep[None, :, None]
+
+
+def mask_missing(keypoints: np.ndarray, scores: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Zero the joints whose score is at or below ``threshold``."""
+    return np.where(scores[..., None] > threshold, keypoints, 0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------- modalities
+MODALITIES = ("J", "B", "JM", "BM")
+
+
+def bones(keypoints: np.ndarray, scores: np.ndarray, parents: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """joint - parent (root bones are zero); a bone exists where both ends do."""
+    parents_idx = list(parents)
+    present = (scores > 0) & (scores[..., parents_idx] > 0)
+    return np.where(present[..., None], keypoints - keypoints[..., parents_idx, :], 0), present
+
+
+def motion(keypoints: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """x[t + 1] - x[t]; zero in the last frame and where either frame lacks the joint."""
+    out = np.zeros_like(keypoints)
+    both = present[:, 1:] & present[:, :-1]
+    out[:, :-1] = np.where(both[..., None], keypoints[:, 1:] - keypoints[:, :-1], 0)
+    return out
+
+
+def modality(keypoints: np.ndarray, scores: np.ndarray, layout: Layout, kind: str) -> np.ndarray:
+    if kind not in MODALITIES:
+        raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {kind!r}")
+    present = scores > 0
+    if kind.startswith("B"):
+        keypoints, present = bones(keypoints, scores, layout.parents)
+    if kind.endswith("M"):
+        keypoints = motion(keypoints, present)
+    return keypoints.astype(np.float32)
