@@ -1,0 +1,89 @@
+"""End-to-end conversion of the real data in ../shared/data (acceptance figures of the foundation)."""
+
+import time
+
+import numpy as np
+import pytest
+
+from bharnet.data.convert import convert
+from bharnet.data.dataset import BodyHandDataset
+from bharnet.data.store import DatasetFile
+from bharnet.skeleton import body_hand_split, get_layout
+
+
+def test_nucla_all_files_classes_and_cross_view_split(shared_data, tmp_path):
+    started = time.perf_counter()
+    report = convert(shared_data / "nucla/all_sqe", "nucla", tmp_path / "nucla.bhd", workers=2, progress=False)
+    seconds = time.perf_counter() - started
+    assert report.samples == 1484 and report.classes == 10
+    assert report.splits["xview/train"] == 1020 and report.splits["xview/test"] == 464
+    assert seconds < 60, f"converting N-UCLA took {seconds:.1f} s"
+    started = time.perf_counter()
+    dataset = DatasetFile(tmp_path / "nucla.bhd")
+    first, last = dataset[0], dataset[len(dataset) - 1]
+    assert time.perf_counter() - started < 2.0
+    assert len(dataset) == 1484 and first.keypoints.shape[2:] == (20, 3)
+    assert len(set(dataset.labels.tolist())) == 10 and last.label in range(10)
+    views = {dataset.meta[i]["view"] for i in dataset.split_indices("xview/test")}
+    assert views == {3}
+
+
+def test_nucla_val_label_list_matches_our_test_split(shared_data, converted):
+    import pickle
+
+    path, _ = converted("nucla")
+    dataset = DatasetFile(path)
+    with (shared_data / "nucla/val_label.pkl").open("rb") as f:  # distributed with CTR-GCN: trusted
+        reference = pickle.load(f)
+    ours = {dataset.names[i]: int(dataset.labels[i]) for i in dataset.split_indices("xview/test")}
+    assert {r["file_name"]: r["label"] - 1 for r in reference} == ours
+
+
+def test_signs_crowd_signers_and_classes(converted):
+    path, report = converted("signs")
+    dataset = DatasetFile(path)
+    assert report.samples == 1080 and dataset.classes == ["hello", "thanks", "iloveyou"]
+    signers = {k: v for k, v in report.splits.items() if k.startswith("group/")}
+    assert len(signers) == 12 and set(signers.values()) == {90}
+    for signer in range(12):
+        members = dataset.split_indices(f"signer{signer:02d}")
+        assert len(members) == 90
+        assert np.bincount(dataset.labels[members], minlength=3).tolist() == [30, 30, 30]
+    assert dataset.layout_name == "mediapipe_holistic75"
+
+
+@pytest.mark.parametrize(("name", "classes", "samples"), [("mario", 3, 90), ("neat", 7, 210), ("msl", 5, 86)])
+def test_mediapipe_raw_folders(converted, name, classes, samples):
+    path, report = converted(name)
+    assert report.classes == classes and report.samples == samples
+
+
+@pytest.mark.parametrize("name", ["signs", "mario", "neat", "msl"])
+def test_hands_land_in_the_same_hand_layout(converted, name):
+    """In every MediaPipe source the left hand's wrist sits on pose landmark 15 (left wrist) and the right
+    hand's on 16: the hand joints mean the same thing in all of them."""
+    dataset = DatasetFile(converted(name)[0])
+    split = body_hand_split(dataset.layout_name)
+    pose = get_layout("mediapipe_pose33")
+    distances = {"left": [], "right": []}
+    for i in range(0, len(dataset), max(1, len(dataset) // 40)):
+        s = dataset[i]
+        for side, hand, pose_wrist in (("left", split.left_hand, "left_wrist"), ("right", split.right_hand, "right_wrist")):
+            seen = s.scores[0, :, hand[0]] > 0
+            wrist = s.keypoints[0, seen, pose.index(pose_wrist), :2]
+            distances[side] += np.linalg.norm(s.keypoints[0, seen, hand[0], :2] - wrist, axis=-1).tolist()
+    for side, values in distances.items():
+        assert values, f"{name}: no {side} hand seen"
+        assert np.median(values) < 0.06, f"{name}: {side} hand wrist is {np.median(values):.3f} from the pose wrist"
+
+
+def test_dataset_over_real_signs_with_workers(converted):
+    from torch.utils.data import DataLoader
+
+    path, _ = converted("signs")
+    dataset = BodyHandDataset(path, "signer03+signer07", train=True, seed=5)
+    assert len(dataset) == 180 and set(dataset.groups) == {"signer03", "signer07"}
+    body, hands, label = next(iter(DataLoader(dataset, batch_size=8, num_workers=2)))
+    assert body.shape == (8, 3, 64, 33, 2) and hands.shape == (8, 3, 64, 21, 4) and label.shape == (8,)
+    single = [dataset[i] for i in range(8)]
+    np.testing.assert_array_equal(body.numpy(), np.stack([b.numpy() for b, _, _ in single]))
