@@ -23,7 +23,6 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check bharnet tests
-	$(BIN)/ruff format --check bharnet tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -149,7 +149,7 @@ PKU_BAD = {
     "empty": ("skeleton", lambda text: "", "empty file"),
     "truncated": ("skeleton", lambda text: text[: len(text) // 2 + 7], "expected 150 values"),
     "nan": ("skeleton", lambda text: text.replace(text.split()[5], "nan", 1), "NaN"),
-    "wrong shape": ("skeleton", lambda text: "\n".join(" ".join(l.split()[:75]) for l in text.splitlines()), "expected 150"),
+    "wrong shape": ("skeleton", lambda text: "\n".join(r.split(" ", 75)[0] for r in text.splitlines()), "expected 150"),
     "bad label line": ("label", lambda text: "3,two,9,1\n", "expected 'label,start,end"),
     "label out of range": ("label", lambda text: "52,1,9,1\n", "bad interval"),
     "interval past the end": ("label", lambda text: "3,100,120,1\n", "starts at frame 100"),

@@ -68,7 +68,8 @@ def test_hands_land_in_the_same_hand_layout(converted, name):
     distances = {"left": [], "right": []}
     for i in range(0, len(dataset), max(1, len(dataset) // 40)):
         s = dataset[i]
-        for side, hand, pose_wrist in (("left", split.left_hand, "left_wrist"), ("right", split.right_hand, "right_wrist")):
+        pairs = (("left", split.left_hand, "left_wrist"), ("right", split.right_hand, "right_wrist"))
+        for side, hand, pose_wrist in pairs:
             seen = s.scores[0, :, hand[0]] > 0
             wrist = s.keypoints[0, seen, pose.index(pose_wrist), :2]
             distances[side] += np.linalg.norm(s.keypoints[0, seen, hand[0], :2] - wrist, axis=-1).tolist()

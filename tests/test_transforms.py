@@ -78,7 +78,8 @@ def test_canonical_normalization_keeps_missing_joints_zero(rng):
 def test_canonical_2d_makes_the_spine_vertical():
     layout = get_layout("coco17")
     joints = np.zeros((1, 1, 17, 2))
-    for name, xy in {"left_hip": (1, 1), "right_hip": (1, 3), "left_shoulder": (3, 1), "right_shoulder": (3, 3)}.items():
+    corners = {"left_hip": (1, 1), "right_hip": (1, 3), "left_shoulder": (3, 1), "right_shoulder": (3, 3)}
+    for name, xy in corners.items():
         joints[0, 0, layout.index(name)] = xy
     out = tf.CanonicalNormalize(layout)(joints, np.ones((1, 1, 17)))
     up = out[0, 0, 5:7].mean(0) - out[0, 0, 11:13].mean(0)

@@ -130,6 +130,7 @@ def _read_extra_splits(path: Path, names: list[str]) -> dict[str, list[int]]:
     for split, members in spec.items():
         missing = [m for m in members if m not in index]
         if missing:
-            raise DataFormatError(path, f"split {split!r}: {len(missing)} names are not in the dataset, e.g. {missing[0]!r}")
+            problem = f"split {split!r}: {len(missing)} names are not in the dataset, e.g. {missing[0]!r}"
+            raise DataFormatError(path, problem)
         out[split] = [index[m] for m in members]
     return out

@@ -85,7 +85,7 @@ class BodyHandPipeline:
         return per_person * self.config.max_persons
 
     def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
-        cfg, split = self.config, self.split
+        split = self.split
         rng = rng if self.train else None
         frames = self.sampler.indices(sample.scores, rng)
         keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
@@ -118,12 +118,14 @@ class BodyHandPipeline:
         m, t, _, c = keypoints.shape
         split, cfg = self.split, self.config
         if not split.has_hands:
-            return np.zeros((self.hand_instances, t, 0, c), np.float32), np.zeros((self.hand_instances, t, 0), np.float32)
+            mh = self.hand_instances
+            return np.zeros((mh, t, 0, c), np.float32), np.zeros((mh, t, 0), np.float32)
         # (M, 2, T, 21, C): hands stay with their person, left first
         hands = np.stack([keypoints[:, :, list(split.left_hand)], keypoints[:, :, list(split.right_hand)]], axis=1)
         hand_scores = np.stack([scores[:, :, list(split.left_hand)], scores[:, :, list(split.right_hand)]], axis=1)
         if rng is not None and cfg.drop_hands > 0:
-            hand_scores = tf.drop_frames(hand_scores.reshape(2 * m, t, -1), cfg.drop_hands, rng).reshape(hand_scores.shape)
+            dropped = tf.drop_frames(hand_scores.reshape(2 * m, t, -1), cfg.drop_hands, rng)
+            hand_scores = dropped.reshape(hand_scores.shape)
         if self.hand_normalize:
             hands = self.hand_normalize(hands, hand_scores)
         if cfg.mirror_left:

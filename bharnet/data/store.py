@@ -105,7 +105,8 @@ class DatasetFile:
         except (SafetensorError, OSError, KeyError, json.JSONDecodeError, ValueError) as err:
             raise DataFormatError(self.path, f"not a bharnet dataset file ({err})") from None
         if header.get("version") != FORMAT_VERSION:
-            raise DataFormatError(self.path, f"dataset format version {header.get('version')}, expected {FORMAT_VERSION}")
+            found = header.get("version")
+            raise DataFormatError(self.path, f"dataset format version {found}, this bharnet reads {FORMAT_VERSION}")
         self.layout_name: str = header["layout"]
         self.classes: list[str] = header["classes"]
         self.names: list[str] = header["names"]

@@ -17,7 +17,8 @@ class Layout:
     is derived from them in the order given and defines each joint's parent (used for bones and mirroring).
     ``center``, ``up`` and ``across`` name the joints that canonical normalization uses: the origin is the
     mean of ``center``; ``up`` = (lower joints, upper joints) gives the spine direction from the mean of one
-    group to the mean of the other; ``across`` = (left, right) the shoulder line. They are names, so that sub-layouts keep them when those joints survive.
+    group to the mean of the other; ``across`` = (left, right) the shoulder line. They are names, so that
+    sub-layouts keep them when those joints survive.
     """
 
     name: str

@@ -114,7 +114,9 @@ def _read_item(path: Path, max_bodies: int) -> list[Sample]:
     return [read_ntu_skeleton(path, max_bodies)]
 
 
-def scan(path: str | Path, missing: str | Path | None = None, version: int | None = None, max_bodies: int = 2) -> Source:
+def scan(
+    path: str | Path, missing: str | Path | None = None, version: int | None = None, max_bodies: int = 2
+) -> Source:
     """A folder of ``.skeleton`` files; ``missing`` lists samples to leave out (the published list)."""
     root = Path(path)
     if not root.is_dir():

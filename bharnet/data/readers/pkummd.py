@@ -43,8 +43,9 @@ def read_pku_labels(path: str | Path) -> list[tuple[int, int, int]]:
             label, start, end = (int(float(f)) for f in fields[:3])
         except ValueError:
             raise DataFormatError(path, f"expected 'label,start,end,confidence', found {line[:40]!r}", number) from None
-        if len(fields) < 3 or not 1 <= label <= NUM_CLASSES or start < 0 or end < start:
-            raise DataFormatError(path, f"bad interval {line.strip()[:40]!r} (label 1..{NUM_CLASSES}, 0 <= start <= end)", number)
+        if not 1 <= label <= NUM_CLASSES or start < 0 or end < start:
+            problem = f"bad interval {line.strip()[:40]!r} (label 1..{NUM_CLASSES}, 0 <= start <= end)"
+            raise DataFormatError(path, problem, number)
         intervals.append((label - 1, start, end))
     return intervals
 

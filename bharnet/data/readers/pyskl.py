@@ -105,7 +105,8 @@ def scan(path: str | Path, trusted: bool = False, layout: str | None = None) -> 
         for split, members in file_splits.items():
             unknown = [m for m in members if m not in index_of]
             if unknown:
-                raise DataFormatError(path, f"split {split!r} names {len(unknown)} unknown samples, e.g. {unknown[0]!r}")
+                problem = f"split {split!r} names {len(unknown)} unknown samples, e.g. {unknown[0]!r}"
+                raise DataFormatError(path, problem)
             out[str(split)] = [index_of[m] for m in members]
         return out | splits_per_group(parsed)
 

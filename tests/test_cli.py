@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pytest
+
+from bharnet.cli.main import main
+from bharnet.data.store import DatasetFile
+from tests.skeleton_files import two_actor_recording
+
+
+@pytest.fixture
+def ntu_folder(tmp_path):
+    folder = tmp_path / "skeletons"
+    folder.mkdir()
+    for name in ("S001C001P001R001A010", "S001C002P002R001A011", "S002C003P003R002A010", "S001C001P004R001A012"):
+        two_actor_recording(folder / f"{name}.skeleton")
+    return folder
+
+
+def test_convert_ntu_folder_with_extra_splits(ntu_folder, tmp_path, capsys):
+    extra = tmp_path / "splits.json"
+    extra.write_text(json.dumps({"mine/val": ["S001C002P002R001A011"]}))
+    out = tmp_path / "ntu.bhd"
+    args = ["convert", str(ntu_folder), "-f", "ntu", "-o", str(out), "--splits", str(extra), "-q", "--workers", "2"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "4 samples, 60 classes" in printed and "split xview/train: 2" in printed
+    dataset = DatasetFile(out)
+    assert dataset.split_indices("mine/val").tolist() == [dataset.names.index("S001C002P002R001A011")]
+    assert dataset.split_indices("xsub/train").size == 3  # performers 1, 2, 4 train; 3 tests
+    assert dataset.layout_name == "ntu25" and dataset.classes[9] == "clapping"
+    assert main(["inspect", str(out)]) == 0
+    assert "class   9 clapping: 2" in capsys.readouterr().out
+
+
+def test_convert_stops_or_skips_on_a_bad_file(ntu_folder, tmp_path, capsys):
+    bad = ntu_folder / "S001C001P005R001A013.skeleton"
+    bad.write_text("3\n1\n")
+    out = tmp_path / "ntu.bhd"
+    assert main(["convert", str(ntu_folder), "-f", "ntu", "-o", str(out), "-q"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("bharnet convert: error: ") and str(bad) in error and "truncated" in error
+    assert "Traceback" not in error and not out.exists()
+    assert main(["convert", str(ntu_folder), "-f", "ntu", "-o", str(out), "-q", "--on-error", "skip"]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 1 unreadable items" in printed and str(bad) in printed
+    assert len(DatasetFile(out)) == 4
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "none.bhd")]) == 2
+    assert "not found" in capsys.readouterr().err
+    pickle_file = tmp_path / "a.pkl"
+    pickle_file.write_bytes(b"junk")
+    assert main(["convert", str(pickle_file), "-f", "pyskl", "-o", str(tmp_path / "o.bhd")]) == 2
+    assert "--trust" in capsys.readouterr().err
+
+
+def test_layouts_and_ntu_splits_commands(shared_data, capsys):
+    assert main(["layouts"]) == 0
+    printed = capsys.readouterr().out
+    assert "mediapipe_holistic75" in printed and "226" in printed
+    assert main(["layouts", "hand21"]) == 0
+    assert "pinky_tip" in capsys.readouterr().out
+    assert main(["ntu-splits", str(shared_data / "ntu-metadata/ntu60")]) == 0
+    assert "xsub: train 40091, test 16487" in capsys.readouterr().out
+
+
+def test_every_command_has_help(capsys):
+    for command in ("convert", "inspect", "layouts", "ntu-splits"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        assert "usage: bharnet " + command in capsys.readouterr().out
+
+
+def test_mediapipe_convert_through_cli(tmp_path, capsys):
+    for action in ("hello", "bye"):
+        for seq in range(3):
+            folder = tmp_path / "mp" / action / str(seq)
+            folder.mkdir(parents=True)
+            for t in range(4):
+                np.save(folder / f"{t}.npy", np.random.default_rng(t).random(226))
+    out = tmp_path / "mp.bhd"
+    assert main(["convert", str(tmp_path / "mp"), "-f", "mediapipe", "-o", str(out), "-q", "--vector", "226"]) == 0
+    dataset = DatasetFile(out)
+    assert dataset.classes == ["bye", "hello"] and len(dataset) == 6
+    assert (dataset[0].scores[0, :, 25:33] == 0).all()  # MSL-150 frames carry no lower-body pose
