@@ -161,32 +161,24 @@ MEDIAPIPE_POSE25 = register_layout(
 )
 
 _HANDS = [("left_hand_", HAND21), ("right_hand_", HAND21)]
+_WRISTS = [("left_hand_wrist", "left_wrist"), ("right_hand_wrist", "right_wrist")]
+
+
+def body_with_hands(name: str, body: Layout, description: str) -> Layout:
+    """``body`` followed by a left and a right ``hand21``, each hand's wrist attached to the body wrist."""
+    return combine(name, [("", body), *_HANDS], _WRISTS, description)
+
 
 MEDIAPIPE_HOLISTIC75 = register_layout(
-    combine(
-        "mediapipe_holistic75",
-        [("", MEDIAPIPE_POSE33), *_HANDS],
-        links=[("left_hand_wrist", "left_wrist"), ("right_hand_wrist", "right_wrist")],
-        description="MediaPipe Holistic: pose 0-32, left hand 33-53, right hand 54-74",
+    body_with_hands(
+        "mediapipe_holistic75", MEDIAPIPE_POSE33, "MediaPipe Holistic: pose 0-32, left hand 33-53, right hand 54-74"
     )
 )
-
 MSL150_67 = register_layout(
-    combine(
-        "msl150_67",
-        [("", MEDIAPIPE_POSE25), *_HANDS],
-        links=[("left_hand_wrist", "left_wrist"), ("right_hand_wrist", "right_wrist")],
-        description="MSL-150 226-d frames: pose 0-24, left hand 25-45, right hand 46-66",
-    )
+    body_with_hands("msl150_67", MEDIAPIPE_POSE25, "MSL-150 226-d frames: pose 0-24, left hand 25-45, right hand 46-66")
 )
-
 NTU25_HANDS67 = register_layout(
-    combine(
-        "ntu25_hands67",
-        [("", NTU25), *_HANDS],
-        links=[("left_hand_wrist", "left_wrist"), ("right_hand_wrist", "right_wrist")],
-        description="NTU Kinect body 0-24 plus estimated hands: left 25-45, right 46-66",
-    )
+    body_with_hands("ntu25_hands67", NTU25, "NTU Kinect body 0-24 plus estimated hands: left 25-45, right 46-66")
 )
 
 _FOOT3 = Layout("foot3", ("big_toe", "small_toe", "heel"), ((1, 0), (2, 0)))
@@ -214,10 +206,7 @@ COCO_WHOLEBODY133 = register_layout(
             ("", _face68()),
             *_HANDS,
         ],
-        links=[
-            ("left_big_toe", "left_ankle"), ("right_big_toe", "right_ankle"), ("face_30", "nose"),
-            ("left_hand_wrist", "left_wrist"), ("right_hand_wrist", "right_wrist"),
-        ],
+        links=[("left_big_toe", "left_ankle"), ("right_big_toe", "right_ankle"), ("face_30", "nose"), *_WRISTS],
         description="COCO-WholeBody: body 0-16, feet 17-22, face 23-90, left hand 91-111, right hand 112-132",
     )
 )
