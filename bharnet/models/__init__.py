@@ -1,0 +1,1 @@
+"""Models: the DeGCN/CTR-GCN-style stream backbone (BHaRNet variants and baselines build on it)."""
