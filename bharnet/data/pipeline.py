@@ -78,6 +78,8 @@ class BodyHandPipeline:
         self.body_normalize = tf.CanonicalNormalize(self.body_layout) if config.normalize == "canonical" else None
         self.hand_normalize = tf.HandNormalize() if config.hand_normalize == "wrist" else None
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
+        self.body_joints = np.array(split.body)
+        self.hand_joints = np.array(split.left_hand + split.right_hand)  # left 21, then right 21
 
     @property
     def hand_instances(self) -> int:
@@ -85,12 +87,11 @@ class BodyHandPipeline:
         return per_person * self.config.max_persons
 
     def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
-        split = self.split
         rng = rng if self.train else None
         frames = self.sampler.indices(sample.scores, rng)
         keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
 
-        body, body_scores = keypoints[:, :, split.body], scores[:, :, split.body]
+        body, body_scores = keypoints[:, :, self.body_joints], scores[:, :, self.body_joints]
         if self.body_normalize:
             body = self.body_normalize(body, body_scores)
         hands, hand_scores = self._hands(keypoints, scores, rng)
@@ -121,8 +122,8 @@ class BodyHandPipeline:
             mh = self.hand_instances
             return np.zeros((mh, t, 0, c), np.float32), np.zeros((mh, t, 0), np.float32)
         # (M, 2, T, 21, C): hands stay with their person, left first
-        hands = np.stack([keypoints[:, :, list(split.left_hand)], keypoints[:, :, list(split.right_hand)]], axis=1)
-        hand_scores = np.stack([scores[:, :, list(split.left_hand)], scores[:, :, list(split.right_hand)]], axis=1)
+        hands = keypoints[:, :, self.hand_joints].reshape(m, t, 2, 21, c).transpose(0, 2, 1, 3, 4)
+        hand_scores = scores[:, :, self.hand_joints].reshape(m, t, 2, 21).transpose(0, 2, 1, 3)
         if rng is not None and cfg.drop_hands > 0:
             dropped = tf.drop_frames(hand_scores.reshape(2 * m, t, -1), cfg.drop_hands, rng)
             hand_scores = dropped.reshape(hand_scores.shape)

@@ -86,29 +86,28 @@ def canonical_rotation(up: np.ndarray, across: np.ndarray) -> np.ndarray:
     return np.stack([x, y, np.cross(x, y)])
 
 
-@dataclass(frozen=True)
 class CanonicalNormalize:
     """Translate so the layout's centre (person 0, first frame it is seen) is the origin, then rotate so
     the spine points up (+y) and the shoulders lie along +x. Missing joints stay zero."""
 
-    layout: Layout
+    def __init__(self, layout: Layout):
+        # joint names resolved once here, not per sample
+        self.center = layout.indices(layout.center)
+        self.lower = layout.indices(layout.up[0]) if layout.up else []
+        self.upper = layout.indices(layout.up[1]) if layout.up else []
+        self.left, self.right = layout.indices(layout.across) if layout.across else (None, None)
 
     def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        lay = self.layout
-        center = lay.indices(lay.center)
-        frame = _reference_frame(scores, center)
+        frame = _reference_frame(scores, self.center)
         if frame is None:
             return keypoints
-        out = keypoints - _group_mean(keypoints[0, frame], center)
-        if lay.up and lay.across:
-            lower, upper = lay.indices(lay.up[0]), lay.indices(lay.up[1])
-            left, right = lay.indices(lay.across)
-            frame = _reference_frame(scores, lower + upper + [left, right])
+        out = keypoints - _group_mean(keypoints[0, frame], self.center)
+        if self.upper and self.left is not None:
+            frame = _reference_frame(scores, self.lower + self.upper + [self.left, self.right])
             if frame is not None:
                 ref = out[0, frame]
-                up = _group_mean(ref, upper) - _group_mean(ref, lower)
-                rotation = canonical_rotation(up, ref[right] - ref[left])
-                out = out @ rotation.T
+                up = _group_mean(ref, self.upper) - _group_mean(ref, self.lower)
+                out = out @ canonical_rotation(up, ref[self.right] - ref[self.left]).T
         return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
 
 
