@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -54,7 +55,7 @@ def read_all(source: Source, workers: int, on_error: str, progress: bool) -> tup
         if source.parallel and workers > 1 and len(source.items) > 1:
             chunk = max(1, len(source.items) // (workers * 16))
             with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
-                reader = _ItemReader(source.read_item)
+                reader = functools.partial(_safe_read, source.read_item)  # picklable: problems come back as values
                 for result in pool.imap(reader, source.items, chunksize=chunk):
                     collect(result)
         else:
@@ -63,16 +64,6 @@ def read_all(source: Source, workers: int, on_error: str, progress: bool) -> tup
     finally:
         bar.close()
     return samples, skipped
-
-
-class _ItemReader:
-    """Picklable callable for Pool.imap: parse one item, return the problem instead of raising."""
-
-    def __init__(self, read_item):
-        self.read_item = read_item
-
-    def __call__(self, item):
-        return _safe_read(self.read_item, item)
 
 
 def convert(

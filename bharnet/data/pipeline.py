@@ -121,22 +121,22 @@ class BodyHandPipeline:
         if not split.has_hands:
             mh = self.hand_instances
             return np.zeros((mh, t, 0, c), np.float32), np.zeros((mh, t, 0), np.float32)
-        # (M, 2, T, 21, C): hands stay with their person, left first
-        hands = keypoints[:, :, self.hand_joints].reshape(m, t, 2, 21, c).transpose(0, 2, 1, 3, 4)
-        hand_scores = scores[:, :, self.hand_joints].reshape(m, t, 2, 21).transpose(0, 2, 1, 3)
+        # (M, T, 2, 21, C): hands stay with their person, left first
+        hands = keypoints[:, :, self.hand_joints].reshape(m, t, 2, 21, c)
+        hand_scores = scores[:, :, self.hand_joints].reshape(m, t, 2, 21)
         if rng is not None and cfg.drop_hands > 0:
-            dropped = tf.drop_frames(hand_scores.reshape(2 * m, t, -1), cfg.drop_hands, rng)
-            hand_scores = dropped.reshape(hand_scores.shape)
+            hand_scores = tf.drop_frames(hand_scores.reshape(m, t, 42), cfg.drop_hands, rng).reshape(m, t, 2, 21)
         if self.hand_normalize:
             hands = self.hand_normalize(hands, hand_scores)
         if cfg.mirror_left:
-            hands[:, 0] = tf.mirror_x(hands[:, 0])
+            hands[:, :, 0] = tf.mirror_x(hands[:, :, 0])
         hands = tf.mask_missing(hands, hand_scores)
-        if cfg.hand_arrangement == "instances":
-            return hands.reshape(2 * m, t, 21, c), hand_scores.reshape(2 * m, t, 21)
+        if cfg.hand_arrangement == "graph42":
+            return hands.reshape(m, t, 42, c), hand_scores.reshape(m, t, 42)
+        # instances ordered person 0 left, person 0 right, person 1 left, ...
         return (
-            hands.transpose(0, 2, 1, 3, 4).reshape(m, t, 42, c),
-            hand_scores.transpose(0, 2, 1, 3).reshape(m, t, 42),
+            hands.transpose(0, 2, 1, 3, 4).reshape(2 * m, t, 21, c),
+            hand_scores.transpose(0, 2, 1, 3).reshape(2 * m, t, 21),
         )
 
     def _stream(self, keypoints: np.ndarray, scores: np.ndarray, layout: Layout) -> np.ndarray:
