@@ -16,7 +16,7 @@ def test_stream_shapes_forward_backward(layout, persons):
     net = StreamBackbone(skeleton, in_channels=3, persons=persons, config=LITE)
     x = torch.randn(2, 3, 16, skeleton.num_joints, persons, requires_grad=True)
     features = net(x)
-    assert features.shape == (2, persons, net.out_channels, 4, skeleton.num_joints)
+    assert features.shape == (2 * persons, net.out_channels, 4, skeleton.num_joints)
     assert net.out_channels == 32  # round(128 * 0.25)
     features.mean().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
@@ -29,7 +29,7 @@ def test_default_stream_matches_ctr_gcn_size():
     params = sum(p.numel() for p in net.parameters()) + 256 * 60 + 60  # + the FC head
     assert abs(params - 1.46e6) / 1.46e6 < 0.10
     out = net(torch.randn(1, 3, 64, 25, 2))
-    assert out.shape == (1, 2, 256, 16, 25)
+    assert out.shape == (2, 256, 16, 25)
 
 
 def test_graph_conv_uses_the_skeleton_before_refinement():

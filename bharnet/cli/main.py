@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bharnet.cli import data_commands
+from bharnet.cli import data_commands, model_commands
 from bharnet.errors import BharnetError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_commands.register(commands)
+    model_commands.register(commands)
     return parser
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from bharnet import fields
 from bharnet.data import transforms as tf
 from bharnet.data.sample import Sample
 from bharnet.errors import ConfigError
@@ -22,7 +23,7 @@ class PipelineConfig:
     num_frames: int = 64
     sampling: str = "uniform"  # uniform | crop_resize
     normalize: str = "canonical"  # canonical | none
-    hand_normalize: str = "wrist"  # wrist | none
+    hand_normalize: str = "wrist"  # wrist | body (the body's canonical frame, for whole-body graphs) | none
     hand_arrangement: str = "instances"  # instances: each hand an instance (Mh = 2M) | graph42 (Mh = M)
     mirror_left: bool = True
     modality: str = "J"  # J | B | JM | BM
@@ -37,7 +38,7 @@ class PipelineConfig:
         choices = {
             "sampling": ("uniform", "crop_resize"),
             "normalize": ("canonical", "none"),
-            "hand_normalize": ("wrist", "none"),
+            "hand_normalize": ("wrist", "body", "none"),
             "hand_arrangement": HAND_ARRANGEMENTS,
             "modality": tf.MODALITIES,
             "channels": ("xyz", "xy_score"),
@@ -52,17 +53,10 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> PipelineConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
-        values = dict(values)
-        if "scale" in values:
-            values["scale"] = tuple(values["scale"])
-        return cls(**values)
+        return fields.build(cls, values, "data")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return fields.to_dict(self)
 
 
 class BodyHandPipeline:
@@ -92,9 +86,10 @@ class BodyHandPipeline:
         keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
 
         body, body_scores = keypoints[:, :, self.body_joints], scores[:, :, self.body_joints]
+        reference = self.body_normalize.reference(body, body_scores) if self.body_normalize else None
         if self.body_normalize:
-            body = self.body_normalize(body, body_scores)
-        hands, hand_scores = self._hands(keypoints, scores, rng)
+            body = self.body_normalize.apply(reference, body, body_scores)
+        hands, hand_scores = self._hands(keypoints, scores, rng, reference)
 
         if rng is not None and self.affine.active:
             matrix = self.affine.matrix(rng, keypoints.shape[-1]).astype(np.float32)
@@ -115,7 +110,7 @@ class BodyHandPipeline:
             np.concatenate([scores, np.zeros((pad, *scores.shape[1:]), scores.dtype)]),
         )
 
-    def _hands(self, keypoints, scores, rng) -> tuple[np.ndarray, np.ndarray]:
+    def _hands(self, keypoints, scores, rng, body_reference) -> tuple[np.ndarray, np.ndarray]:
         m, t, _, c = keypoints.shape
         split, cfg = self.split, self.config
         if not split.has_hands:
@@ -128,6 +123,8 @@ class BodyHandPipeline:
             hand_scores = tf.drop_frames(hand_scores.reshape(m, t, 42), cfg.drop_hands, rng).reshape(m, t, 2, 21)
         if self.hand_normalize:
             hands = self.hand_normalize(hands, hand_scores)
+        elif cfg.hand_normalize == "body":
+            hands = tf.CanonicalNormalize.apply(body_reference, hands, hand_scores)
         if cfg.mirror_left:
             hands[:, :, 0] = tf.mirror_x(hands[:, :, 0])
         hands = tf.mask_missing(hands, hand_scores)

@@ -119,6 +119,11 @@ class DatasetFile:
     def layout(self):
         return get_layout(self.layout_name)
 
+    @property
+    def coordinates(self) -> int:
+        """Values per joint (3, or 2 for 2D sources)."""
+        return int(self._tensors().get_slice("keypoints").get_shape()[-1])
+
     def __len__(self) -> int:
         return len(self.names)
 

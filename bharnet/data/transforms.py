@@ -97,18 +97,32 @@ class CanonicalNormalize:
         self.upper = layout.indices(layout.up[1]) if layout.up else []
         self.left, self.right = layout.indices(layout.across) if layout.across else (None, None)
 
-    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def reference(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(origin, rotation) of the body's canonical frame, or None when the centre is never seen."""
         frame = _reference_frame(scores, self.center)
         if frame is None:
-            return keypoints
-        out = keypoints - _group_mean(keypoints[0, frame], self.center)
+            return None
+        origin = _group_mean(keypoints[0, frame], self.center)
+        rotation = np.eye(keypoints.shape[-1], dtype=np.float32)
         if self.upper and self.left is not None:
             frame = _reference_frame(scores, self.lower + self.upper + [self.left, self.right])
             if frame is not None:
-                ref = out[0, frame]
+                ref = keypoints[0, frame] - origin
                 up = _group_mean(ref, self.upper) - _group_mean(ref, self.lower)
-                out = out @ canonical_rotation(up, ref[self.right] - ref[self.left]).T
+                rotation = canonical_rotation(up, ref[self.right] - ref[self.left])
+        return origin, rotation
+
+    @staticmethod
+    def apply(reference, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Express ``keypoints`` (the body's, or its hands') in a frame from :meth:`reference`."""
+        if reference is None:
+            return keypoints
+        origin, rotation = reference
+        out = (keypoints - origin) @ rotation.T
         return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return self.apply(self.reference(keypoints, scores), keypoints, scores)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from bharnet.models.graph_conv import CTRGraphConv
-from bharnet.models.temporal import MultiScaleTemporalConv
+from bharnet.errors import ConfigError
+from bharnet.models.temporal import TEMPORAL_KINDS, MultiScaleTemporalConv
 from bharnet.skeleton import Layout, adjacency
 
 DEFAULT_WIDTHS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -23,23 +24,51 @@ class BackboneConfig:
     stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS
     width_multiplier: float = 1.0
     depth: int | None = None
+    temporal: str = "standard"  # standard | deformable (DeGCN-style) dilated temporal branches
+
+    def __post_init__(self) -> None:
+        if self.temporal not in TEMPORAL_KINDS:
+            raise ConfigError(f"model.temporal = {self.temporal!r}; choose one of {', '.join(TEMPORAL_KINDS)}")
+        if self.width_multiplier <= 0 or not self.widths:
+            raise ConfigError("model.widths must be non-empty and model.width_multiplier positive")
+        if self.depth is not None and not 1 <= self.depth <= len(self.widths):
+            raise ConfigError(f"model.depth = {self.depth}; it must lie in 1..{len(self.widths)}")
+
+    @property
+    def num_blocks(self) -> int:
+        return self.depth or len(self.widths)
 
     def block_plan(self) -> list[tuple[int, int]]:
         """(out_channels, temporal stride) per block."""
-        widths = self.widths[: self.depth] if self.depth else self.widths
         return [
             (max(4, round(w * self.width_multiplier)), 2 if i + 1 in self.stride_blocks else 1)
-            for i, w in enumerate(widths)
+            for i, w in enumerate(self.widths[: self.num_blocks])
         ]
+
+    def channels_after(self, block: int, in_channels: int) -> int:
+        """Width of the features after the first ``block`` blocks (``in_channels`` when block = 0)."""
+        return self.block_plan()[block - 1][0] if block else in_channels
+
+    def blocks(self, layout: Layout, in_channels: int, start: int = 0, stop: int | None = None) -> nn.Sequential:
+        """Blocks ``start`` .. ``stop - 1`` (0-based) for ``layout``; the very first block has no residual."""
+        subsets = adjacency(layout)
+        plan = self.block_plan()
+        channels = self.channels_after(start, in_channels)
+        blocks: list[nn.Module] = []
+        for index in range(start, len(plan) if stop is None else stop):
+            width, stride = plan[index]
+            blocks.append(GCNBlock(channels, width, subsets, stride, index > 0, self.temporal))
+            channels = width
+        return nn.Sequential(*blocks)
 
 
 class GCNBlock(nn.Module):
     """Spatial graph conv, then temporal conv, with a block residual (none for the input block)."""
 
-    def __init__(self, in_channels, out_channels, adjacency_subsets, stride=1, residual=True):
+    def __init__(self, in_channels, out_channels, adjacency_subsets, stride=1, residual=True, temporal="standard"):
         super().__init__()
         self.spatial = CTRGraphConv(in_channels, out_channels, adjacency_subsets)
-        self.temporal = MultiScaleTemporalConv(out_channels, out_channels, stride)
+        self.temporal = MultiScaleTemporalConv(out_channels, out_channels, stride, kind=temporal)
         if not residual:
             self.residual = None
         elif in_channels == out_channels and stride == 1:
@@ -55,27 +84,39 @@ class GCNBlock(nn.Module):
         return self.relu(y if self.residual is None else y + self.residual(x))
 
 
-class StreamBackbone(nn.Module):
-    """(N, C, T, V, M) -> feature cube (N, M, C', T', V) for any layout."""
+class DataNorm(nn.Module):
+    """BatchNorm over M*V*C of the raw input, then instances folded into the batch: (N*M, C, T, V)."""
 
-    def __init__(self, layout: Layout, in_channels: int, persons: int, config: BackboneConfig | None = None):
+    def __init__(self, joints: int, in_channels: int, instances: int):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(instances * joints * in_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, T, V, M)
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
+        return self.norm(x).view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+
+
+class StreamBackbone(nn.Module):
+    """(N, C, T, V, I) -> feature cube (N*I, C', T', V) for any layout; I = persons, or hand instances.
+
+    ``stop`` keeps only the first ``stop`` blocks (a trunk that branches afterwards).
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        in_channels: int,
+        instances: int,
+        config: BackboneConfig | None = None,
+        stop: int | None = None,
+    ):
         super().__init__()
         config = config or BackboneConfig()
         self.layout = layout
-        self.data_norm = nn.BatchNorm1d(persons * layout.num_joints * in_channels)
-        subsets = adjacency(layout)
-        blocks: list[nn.Module] = []
-        channels = in_channels
-        for index, (width, stride) in enumerate(config.block_plan()):
-            blocks.append(GCNBlock(channels, width, subsets, stride, residual=index > 0))
-            channels = width
-        self.blocks = nn.Sequential(*blocks)
-        self.out_channels = channels
+        self.data_norm = DataNorm(layout.num_joints, in_channels, instances)
+        self.blocks = config.blocks(layout, in_channels, 0, stop)
+        self.out_channels = config.channels_after(len(self.blocks), in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
-        x = self.data_norm(x).view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
-        x = self.blocks(x)
-        _, channels, frames, joints = x.shape
-        return x.view(n, m, channels, frames, joints)
+        return self.blocks(self.data_norm(x))

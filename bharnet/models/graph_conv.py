@@ -22,28 +22,28 @@ class CTRGraphConv(nn.Module):
         rel = 8 if in_channels <= 16 else in_channels // reduction
         self.rel_channels = rel
         self.topology = nn.Parameter(torch.as_tensor(adjacency, dtype=torch.float32))
-        self.query = nn.Conv2d(in_channels, subsets * rel, 1)
-        self.key = nn.Conv2d(in_channels, subsets * rel, 1)
-        self.value = nn.Conv2d(in_channels, subsets * out_channels, 1)
+        # phi and psi in one conv; they act on the temporal mean (a 1x1 conv commutes with it), T times cheaper
+        self.relation = nn.Conv1d(in_channels, 2 * subsets * rel, 1)
         self.refine = nn.Conv2d(subsets * rel, subsets * out_channels, 1, groups=subsets)
         self.alpha = nn.Parameter(torch.zeros(1))
+        # the per-subset values and, when widths differ, the residual projection: one 1x1 conv over x
+        self.project_residual = in_channels != out_channels
+        extra = out_channels if self.project_residual else 0
+        self.value = nn.Conv2d(in_channels, subsets * out_channels + extra, 1)
+        self.residual_norm = nn.BatchNorm2d(out_channels) if self.project_residual else None
         self.norm = nn.BatchNorm2d(out_channels)
-        self.residual = (
-            nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
-            if in_channels != out_channels
-            else nn.Identity()
-        )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, T, V)
         n, _, t, v = x.shape
-        s, c = self.subsets, self.out_channels
-        q = self.query(x).mean(2)  # (N, S*R, V): temporal mean, as the topology is per sample
-        k = self.key(x).mean(2)
-        relation = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, S*R, V, V)
+        s, c, r = self.subsets, self.out_channels, self.rel_channels
+        query, key = self.relation(x.mean(2)).split(s * r, dim=1)  # (N, S*R, V) each
+        relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2))  # (N, S*R, V, V)
         refined = self.refine(relation).view(n, s, c, v, v)
         topology = torch.addcmul(self.topology.unsqueeze(1), refined, self.alpha)  # A + alpha R: (N, S, C, V, V)
-        value = self.value(x).view(n, s, c, t, v)
+        projected = self.value(x)
+        value = projected[:, : s * c].view(n, s, c, t, v)
         # batched over (n, s, c): (T, V) @ (V, U); the transpose is a stride, not a copy
-        y = torch.matmul(value, topology.transpose(-1, -2)).sum(1)
-        return self.relu(self.norm(y) + self.residual(x))
+        y = self.norm(torch.matmul(value, topology.transpose(-1, -2)).sum(1))
+        residual = self.residual_norm(projected[:, s * c :]) if self.project_residual else x
+        return self.relu(y + residual)

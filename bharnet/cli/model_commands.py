@@ -1,0 +1,86 @@
+"""Model commands: ``bharnet info``."""
+
+from __future__ import annotations
+
+import argparse
+
+from bharnet.config import ExperimentConfig, load_config
+from bharnet.data.store import DatasetFile
+from bharnet.errors import ConfigError
+from bharnet.models import InputSpec, build_model, check_pipeline
+from bharnet.models.profile import profile_model
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "info",
+        help="parameters, MACs and CPU samples/s of the models in one or more configs",
+        description="For each config: parameters and multiply-accumulates per stream (body, hand, "
+        "cross-attention) and in total, counted with torch.utils.flop_counter on one sample, and CPU "
+        "inference speed in eval mode. The input shape comes from the config's dataset file (or its "
+        "data.layout / data.num_classes when the file is absent), or is NTU-sized with --ntu-sized.",
+    )
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="experiment YAML file(s)")
+    p.add_argument("--ntu-sized", action="store_true",
+                   help="measure on NTU-sized input: 25 body joints, 2x21 hand joints, 2 persons, 60 classes")
+    p.add_argument("--frames", type=int, default=64, help="frames per sample (default 64)")
+    p.add_argument("--batch", type=int, default=16, help="batch size for the speed measurement (default 16)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for the speed measurement (default 2)")
+    p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    add_config_arguments(p)
+    p.set_defaults(run=run_info)
+
+
+def input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> InputSpec:
+    pipeline = config.data.pipeline
+    if ntu_sized:
+        return InputSpec.create("ntu25_hands67", pipeline, 60)
+    if config.data.file and config.dataset_path().is_file():
+        file = DatasetFile(config.dataset_path())
+        return InputSpec.create(file.layout_name, pipeline, len(file.classes), file.coordinates)
+    if config.data.layout and config.data.num_classes:
+        return InputSpec.create(config.data.layout, pipeline, config.data.num_classes)
+    raise ConfigError(f"{config.source}: the dataset file {config.data.file or '(unset)'} is absent and "
+                      "data.layout / data.num_classes are not set; or use --ntu-sized")
+
+
+def run_info(args: argparse.Namespace) -> int:
+    columns = ["config", "model", "params body", "params hand", "params x-attn", "params total",
+               "GMACs body", "GMACs hand", "GMACs x-attn", "GMACs total", "samples/s"]
+    # a unified graph is one stream over body and hands: it shows in the totals only
+    rows = []
+    for path in args.configs:
+        config = load_config(path, args.overrides)
+        check_pipeline(config.model, config.data.pipeline)
+        spec = input_spec(config, args.ntu_sized)
+        model = build_model(config.model, spec)
+        stats = profile_model(model, spec, args.frames, args.batch, None if args.no_speed else args.threads)
+        params, macs = stats.parameters, stats.macs
+        def millions(part):
+            return f"{params[part] / 1e6:.3f}M" if params.get(part) else "-"
+
+        def giga(part):
+            return f"{macs[part] / 1e9:.3f}" if macs.get(part) else "-"
+
+        speed = f"{stats.samples_per_second:.1f}" if stats.samples_per_second else "-"
+        parts = ("body", "hand", "cross-attention", "total")
+        rows.append([config.name, config.model.name, *map(millions, parts), *map(giga, parts), speed])
+    print(f"input: {args.frames} frames{', NTU-sized' if args.ntu_sized else ''}; MACs per sample; "
+          f"speed: eval, batch {args.batch}, {args.threads} CPU threads")
+    print(format_table(columns, rows, args.markdown))
+    return 0
+
+
+def format_table(columns: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    return "\n".join(lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows])

@@ -1,0 +1,115 @@
+"""Cross-attention between the body stream and the hand stream, over tokens pooled along one route.
+
+A feature cube is (B, C, T, V) with B = batch x instances. A route turns it into tokens:
+
+- ``frame``: one token per frame (mean over joints), C features each;
+- ``joint``: one token per joint (mean over frames), C features each;
+- ``channel``: one token per channel (mean over joints, then ``bins`` adaptive temporal bins as features).
+
+Hands belong to their person: the hand instances of person m (H of them, left then right) attend to the body
+tokens of person m, and the body of person m attends to the tokens of all its H hands together.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bharnet.errors import ConfigError
+
+ROUTES = ("frame", "joint", "channel")
+
+
+class Route:
+    """Token making for one route, and the way a per-token update goes back to channels or to the cube."""
+
+    def __init__(self, name: str, bins: int = 8):
+        if name not in ROUTES:
+            raise ConfigError(f"attention route {name!r}; choose from {', '.join(ROUTES)}")
+        self.name, self.bins = name, bins
+
+    def token_dim(self, channels: int) -> int:
+        return self.bins if self.name == "channel" else channels
+
+    def tokens(self, cube: torch.Tensor) -> torch.Tensor:  # (B, C, T, V) -> (B, L, D)
+        if self.name == "frame":
+            return cube.mean(3).transpose(1, 2)
+        if self.name == "joint":
+            return cube.mean(2).transpose(1, 2)
+        return F.adaptive_avg_pool1d(cube.mean(3), self.bins)
+
+    def to_channels(self, update: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, C): the mean token update
+        return update.mean(2) if self.name == "channel" else update.mean(1)
+
+    def to_cube(self, update: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> broadcastable to (B, C, T, V)
+        if self.name == "frame":
+            return update.transpose(1, 2).unsqueeze(3)
+        if self.name == "joint":
+            return update.transpose(1, 2).unsqueeze(2)
+        raise ConfigError("the channel route pools only; cube exchange uses the frame and joint routes")
+
+
+class GatedCrossAttention(nn.Module):
+    """Multi-head attention of query tokens over context tokens; returns ``gate * attention``, the update to
+    add to the queries. The per-feature gate starts at zero: at initialization the update is exactly zero,
+    and the gate still receives gradient (the attention output itself is not zero)."""
+
+    def __init__(self, query_dim: int, context_dim: int, heads: int, attention_dim: int):
+        super().__init__()
+        attention_dim = max(heads, attention_dim - attention_dim % heads)
+        self.heads = heads
+        self.query_norm = nn.LayerNorm(query_dim)
+        self.context_norm = nn.LayerNorm(context_dim)
+        self.query = nn.Linear(query_dim, attention_dim)
+        self.key_value = nn.Linear(context_dim, 2 * attention_dim)
+        self.out = nn.Linear(attention_dim, query_dim)
+        self.gate = nn.Parameter(torch.zeros(query_dim))
+
+    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:  # (B, Lq, Dq), (B, Lk, Dk)
+        b, lq, _ = query.shape
+        q = self.query(self.query_norm(query))
+        k, v = self.key_value(self.context_norm(context)).chunk(2, dim=-1)
+        # heads as a tensor dimension: (B, heads, L, d)
+        q, k, v = (z.unflatten(-1, (self.heads, -1)).transpose(1, 2) for z in (q, k, v))
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, lq, -1)
+        return self.gate * self.out(attended)
+
+
+class BodyHandAttention(nn.Module):
+    """Both directions on one route: body tokens attend to their person's hands, hands to their body."""
+
+    def __init__(self, route: Route, body_channels: int, hand_channels: int, heads: int, attention_ratio: float):
+        super().__init__()
+        self.route = route
+        body_dim, hand_dim = route.token_dim(body_channels), route.token_dim(hand_channels)
+        width = max(heads, round(max(body_dim, hand_dim) * attention_ratio))
+        self.body_from_hands = GatedCrossAttention(body_dim, hand_dim, heads, width)
+        self.hands_from_body = GatedCrossAttention(hand_dim, body_dim, heads, width)
+
+    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N*M, C, T, V) body and (N*M*H, C, T, Vh) hand cubes -> token updates (N*M, L, D), (N*M*H, Lh, D)."""
+        body_tokens, hand_tokens = self.route.tokens(body), self.route.tokens(hands)
+        persons = body_tokens.shape[0]
+        per_person = hand_tokens.shape[0] // persons
+        grouped = hand_tokens.reshape(persons, per_person * hand_tokens.shape[1], hand_tokens.shape[2])
+        body_update = self.body_from_hands(body_tokens, grouped)
+        hand_update = self.hands_from_body(grouped, body_tokens).reshape(hand_tokens.shape)
+        return body_update, hand_update
+
+
+class StreamExchange(nn.Module):
+    """Feature exchange between the interactive branches: each route's update is broadcast back into the
+    cube as a residual. Zero gates at initialization leave both streams exactly as they were."""
+
+    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float):
+        super().__init__()
+        self.routes = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio) for r in routes)
+
+    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        body_out, hands_out = body, hands
+        for attention in self.routes:  # routes (frame, joint), not persons or hands
+            body_update, hand_update = attention(body, hands)
+            body_out = body_out + attention.route.to_cube(body_update)
+            hands_out = hands_out + attention.route.to_cube(hand_update)
+        return body_out, hands_out

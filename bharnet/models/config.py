@@ -1,0 +1,96 @@
+"""What a model is, as data: the variant name and every option the paper leaves open, with our defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bharnet import fields
+from bharnet.errors import ConfigError
+from bharnet.models.attention import ROUTES
+from bharnet.models.backbone import DEFAULT_STRIDE_BLOCKS, DEFAULT_WIDTHS, BackboneConfig
+from bharnet.models.fusion import FUSIONS
+
+SINGLE_STREAM = ("body", "hand", "unified")
+DUAL_STREAM = ("B", "E")
+VARIANTS = SINGLE_STREAM + DUAL_STREAM
+POOLINGS = ("gap", "pam")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``variant``: body / hand (one stream, the baselines), unified (body + both hands in one graph),
+    B (basic dual stream: GAP + FC per stream, logits summed), E (expertized + interactive branches with
+    cross-attention). ``pooling: pam`` puts the pooling-attention module in place of GAP on the (interactive)
+    heads of B or E; E with PAM is the full BHaRNet. ``fusion``: sum of logits or Noisy-OR (P)."""
+
+    variant: str = "E"
+    pooling: str = "gap"
+    fusion: str = "sum"
+    # backbone, per stream
+    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS
+    width_multiplier: float = 1.0
+    hand_width_multiplier: float | None = None  # the hand stream's own width (None: width_multiplier)
+    depth: int | None = None
+    temporal: str = "standard"  # standard | deformable
+    # BHaRNet-E: the paper leaves both open
+    trunk_blocks: int = 4  # blocks shared by a stream's expertized and interactive branches
+    exchange_blocks: tuple[int, ...] = (7, 10)  # 1-based blocks after which BI and HI cross-attend
+    exchange_routes: tuple[str, ...] = ("frame", "joint")
+    # attention (exchange and PAM)
+    pam_routes: tuple[str, ...] = ("frame", "joint", "channel")
+    attention_heads: int = 4
+    attention_ratio: float = 0.25  # attention width / feature width
+    channel_bins: int = 8  # temporal bins describing a channel token
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key, allowed in (("variant", VARIANTS), ("pooling", POOLINGS), ("fusion", FUSIONS)):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"model.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
+        if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"):
+            raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
+        blocks = self.backbone().num_blocks
+        if self.variant == "E":
+            if not 0 <= self.trunk_blocks < blocks:
+                raise ConfigError(f"model.trunk_blocks = {self.trunk_blocks}; it must lie in 0..{blocks - 1}")
+            bad = [b for b in self.exchange_blocks if not self.trunk_blocks < b <= blocks]
+            if bad:
+                raise ConfigError(
+                    f"model.exchange_blocks {bad} lie outside the interactive branch "
+                    f"(blocks {self.trunk_blocks + 1}..{blocks})"
+                )
+        for key in ("exchange_routes", "pam_routes"):
+            bad = [r for r in getattr(self, key) if r not in ROUTES]
+            if bad or not getattr(self, key):
+                raise ConfigError(f"model.{key} = {list(getattr(self, key))}; choose from {', '.join(ROUTES)}")
+        if "channel" in self.exchange_routes:
+            raise ConfigError("model.exchange_routes: the channel route only pools; use frame and/or joint")
+        if self.attention_heads < 1 or self.attention_ratio <= 0 or self.channel_bins < 1:
+            raise ConfigError("model.attention_heads, attention_ratio and channel_bins must be positive")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout = {self.dropout}; it must lie in [0, 1)")
+
+    @property
+    def dual_stream(self) -> bool:
+        return self.variant in DUAL_STREAM
+
+    @property
+    def name(self) -> str:
+        """Short display name: body, hand, unified, B, E, E+PAM, B-P (Noisy-OR), ..."""
+        name = self.variant + ("+PAM" if self.pooling == "pam" else "")
+        return name + ("-P" if self.fusion == "noisy_or" else "")
+
+    def backbone(self, stream: str = "body") -> BackboneConfig:
+        """The backbone of the ``body`` or ``hand`` stream (they differ only in width)."""
+        width = self.hand_width_multiplier if stream == "hand" and self.hand_width_multiplier else None
+        return BackboneConfig(
+            self.widths, self.stride_blocks, width or self.width_multiplier, self.depth, self.temporal
+        )
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> ModelConfig:
+        return fields.build(cls, values, "model")
+
+    def to_dict(self) -> dict:
+        return fields.to_dict(self)

@@ -1,0 +1,100 @@
+"""Building a model from its config and a description of the inputs it will get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from bharnet.data.dataset import BodyHandDataset
+from bharnet.data.pipeline import PipelineConfig
+from bharnet.errors import ConfigError
+from bharnet.models.baselines import SingleStream
+from bharnet.models.bharnet import BHaRNet
+from bharnet.models.config import ModelConfig
+from bharnet.skeleton import Layout, body_hand_split, get_layout
+from bharnet.skeleton.layouts import body_with_hands
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The two stream inputs: body (N, C, T, Vb, persons) and hands (N, C, T, Vh, hand_instances)."""
+
+    source_layout: str
+    body_layout: Layout
+    hand_layout: Layout
+    channels: int
+    persons: int
+    hand_instances: int
+    num_classes: int
+    has_hands: bool
+
+    @classmethod
+    def create(cls, source_layout: str, pipeline: PipelineConfig, num_classes: int, coordinates: int = 3) -> InputSpec:
+        """``coordinates``: values per joint in the dataset file (3, or 2 for 2D sources)."""
+        split = body_hand_split(source_layout)
+        instances = pipeline.hand_arrangement == "instances"
+        return cls(
+            source_layout=source_layout,
+            body_layout=split.body_graph(),
+            hand_layout=get_layout("hand21" if instances else "hand42"),
+            channels=3 if pipeline.channels == "xy_score" else coordinates,
+            persons=pipeline.max_persons,
+            hand_instances=(2 if instances else 1) * pipeline.max_persons,
+            num_classes=num_classes,
+            has_hands=split.has_hands,
+        )
+
+    @classmethod
+    def from_dataset(cls, dataset: BodyHandDataset) -> InputSpec:
+        file = dataset.file
+        return cls.create(file.layout_name, dataset.config, dataset.num_classes, file.coordinates)
+
+    @classmethod
+    def ntu_sized(cls, num_classes: int = 60) -> InputSpec:
+        """NTU RGB+D with estimated hands: 25 body joints, 2 x 21 hand joints, 2 persons, xyz."""
+        return cls.create("ntu25_hands67", PipelineConfig(), num_classes)
+
+    def example(self, batch: int = 2, frames: int = 64, generator: torch.Generator | None = None):
+        """Random (body, hands) of this shape, for shape checks and measurements."""
+        body = torch.randn(batch, self.channels, frames, self.body_layout.num_joints, self.persons,
+                           generator=generator)
+        joints = self.hand_layout.num_joints if self.has_hands else 0
+        hands = torch.randn(batch, self.channels, frames, joints, self.hand_instances, generator=generator)
+        return body, hands
+
+
+def check_pipeline(model: ModelConfig, pipeline: PipelineConfig) -> None:
+    """Model/preprocessing combinations that would run but mean nothing fail here, before training."""
+    if model.variant == "unified":
+        if pipeline.hand_arrangement != "graph42" or pipeline.mirror_left or pipeline.hand_normalize == "wrist":
+            raise ConfigError(
+                "model.variant = unified needs the hands in the body's frame: set data.hand_arrangement: graph42, "
+                "data.mirror_left: false and data.hand_normalize: body (or none)"
+            )
+
+
+def build_model(config: ModelConfig, spec: InputSpec) -> nn.Module:
+    needs_hands = config.variant != "body"
+    if needs_hands and not spec.has_hands:
+        raise ConfigError(
+            f"model.variant = {config.variant} needs hand joints, and layout {spec.source_layout} has none: "
+            "use variant body, or estimate hands from the RGB video first (bharnet extract)"
+        )
+    backbone = config.backbone("body")
+    if config.variant == "body":
+        return SingleStream("body", spec.body_layout, spec.channels, spec.persons, spec.num_classes, backbone,
+                            config.dropout)
+    if config.variant == "hand":
+        return SingleStream("hand", spec.hand_layout, spec.channels, spec.hand_instances, spec.num_classes,
+                            config.backbone("hand"), config.dropout)
+    if config.variant == "unified":
+        if spec.hand_instances != spec.persons:
+            raise ConfigError("model.variant = unified reads hands as one 42-joint graph per person: "
+                              "set data.hand_arrangement: graph42")
+        layout = body_with_hands(f"{spec.body_layout.name}+hands", spec.body_layout, "unified whole-body graph")
+        return SingleStream("unified", layout, spec.channels, spec.persons, spec.num_classes, backbone,
+                            config.dropout)
+    return BHaRNet(spec.body_layout, spec.hand_layout, spec.channels, spec.persons, spec.hand_instances,
+                   spec.num_classes, config)

@@ -1,0 +1,39 @@
+"""Fusing the body expert's and the hand expert's logits into one class distribution (log-probabilities)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+FUSIONS = ("sum", "noisy_or")
+
+
+def log_complement_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """log(1 - softmax(z)_k) = logsumexp_{j != k} z_j - logsumexp_j z_j, finite even when p_k rounds to 1."""
+    k = logits.shape[-1]
+    others = logits.unsqueeze(-2).expand(*logits.shape[:-1], k, k)
+    eye = torch.eye(k, dtype=torch.bool, device=logits.device)
+    others = others.masked_fill(eye, float("-inf"))
+    return torch.logsumexp(others, dim=-1) - torch.logsumexp(logits, dim=-1, keepdim=True)
+
+
+def noisy_or_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor) -> torch.Tensor:
+    """Renormalized Noisy-OR: q_k = 1 - (1 - p_B,k)(1 - p_H,k) = p_B,k + p_H,k (1 - p_B,k), then q / sum(q).
+
+    Written in log space from the second form, so no 1 - x of a number near 1 is ever taken.
+    """
+    log_body, log_hand = F.log_softmax(body_logits, -1), F.log_softmax(hand_logits, -1)
+    log_q = torch.logaddexp(log_body, log_hand + log_complement_softmax(body_logits))
+    return log_q - torch.logsumexp(log_q, dim=-1, keepdim=True)
+
+
+def noisy_or_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor) -> torch.Tensor:
+    """The unnormalized Noisy-OR 1 - (1 - p_B)(1 - p_H), for analysis."""
+    return 1 - (1 - body_logits.softmax(-1)) * (1 - hand_logits.softmax(-1))
+
+
+def fuse(body_logits: torch.Tensor, hand_logits: torch.Tensor, method: str) -> torch.Tensor:
+    """Fused log-probabilities: ``sum`` is softmax(z_B + z_H), ``noisy_or`` the renormalized Noisy-OR."""
+    if method == "sum":
+        return F.log_softmax(body_logits + hand_logits, -1)
+    return noisy_or_log_probs(body_logits, hand_logits)

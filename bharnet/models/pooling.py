@@ -1,0 +1,65 @@
+"""From feature cubes to one vector per sample: global average pooling, or the pooling-attention module."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bharnet.models.attention import BodyHandAttention, Route
+
+
+def global_average(cube: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, V) -> (B, C)."""
+    return cube.mean(dim=(2, 3))
+
+
+def instance_mean(vectors: torch.Tensor, batch: int) -> torch.Tensor:
+    """(N*I, C) -> (N, C): the mean over a sample's instances (persons, or hands)."""
+    return vectors.view(batch, -1, vectors.shape[-1]).mean(1)
+
+
+class PoolingAttention(nn.Module):
+    """P.A.M.: each route pools its stream's cube into tokens that cross-attend to the partner stream's
+    tokens of the same route; the route's vector is GAP plus the mean token update, each route is projected
+    and the projections are summed (one linear map over the concatenated route vectors).
+
+    With the attention updates at zero (the gates' initial value) every route vector is GAP, so the module is
+    exactly the linear map ``(W_frame + W_joint + W_channel) GAP + b``.
+    """
+
+    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float):
+        super().__init__()
+        self.attention = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio) for r in routes)
+        self.body_projection = nn.Linear(len(routes) * body_channels, body_channels)
+        self.hand_projection = nn.Linear(len(routes) * hand_channels, hand_channels)
+
+    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N*M, C, T, V), (N*M*H, C, T, Vh) -> pooled (N*M, C), (N*M*H, C)."""
+        body_gap, hand_gap = global_average(body), global_average(hands)
+        body_routes, hand_routes = [], []
+        for attention in self.attention:  # the three routes, not persons or hands
+            body_update, hand_update = attention(body, hands)
+            body_routes.append(body_gap + attention.route.to_channels(body_update))
+            hand_routes.append(hand_gap + attention.route.to_channels(hand_update))
+        return self.body_projection(torch.cat(body_routes, 1)), self.hand_projection(torch.cat(hand_routes, 1))
+
+
+class AveragePooling(nn.Module):
+    """GAP on both streams, with the pooling-attention module's signature."""
+
+    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return global_average(body), global_average(hands)
+
+
+class ClassifierHead(nn.Module):
+    """Pooled instance vectors (N*I, C) -> mean over a sample's instances -> dropout -> FC -> logits (N, K)."""
+
+    def __init__(self, channels: int, classes: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels, classes)
+        nn.init.normal_(self.fc.weight, 0, (2.0 / classes) ** 0.5)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, pooled: torch.Tensor, batch: int) -> torch.Tensor:
+        return self.fc(self.dropout(instance_mean(pooled, batch)))
