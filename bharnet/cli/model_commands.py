@@ -61,20 +61,18 @@ def run_info(args: argparse.Namespace) -> int:
         spec = input_spec(config, args.ntu_sized)
         model = build_model(config.model, spec)
         stats = profile_model(model, spec, args.frames, args.batch, None if args.no_speed else args.threads)
-        params, macs = stats.parameters, stats.macs
-        def millions(part):
-            return f"{params[part] / 1e6:.3f}M" if params.get(part) else "-"
-
-        def giga(part):
-            return f"{macs[part] / 1e9:.3f}" if macs.get(part) else "-"
-
         speed = f"{stats.samples_per_second:.1f}" if stats.samples_per_second else "-"
         parts = ("body", "hand", "cross-attention", "total")
-        rows.append([config.name, config.model.name, *map(millions, parts), *map(giga, parts), speed])
+        rows.append([config.name, config.model.name, *(_figure(stats.parameters.get(p), 1e6, "{:.3f}M") for p in parts),
+                     *(_figure(stats.macs.get(p), 1e9, "{:.3f}") for p in parts), speed])
     print(f"input: {args.frames} frames{', NTU-sized' if args.ntu_sized else ''}; MACs per sample; "
           f"speed: eval, batch {args.batch}, {args.threads} CPU threads")
     print(format_table(columns, rows, args.markdown))
     return 0
+
+
+def _figure(value: float | None, unit: float, pattern: str) -> str:
+    return pattern.format(value / unit) if value else "-"
 
 
 def format_table(columns: list[str], rows: list[list[str]], markdown: bool = False) -> str:
@@ -82,5 +80,5 @@ def format_table(columns: list[str], rows: list[list[str]], markdown: bool = Fal
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    return "\n".join(lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows])
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    return "\n".join(lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows])

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bharnet.models.graph_conv import CTRGraphConv
 from bharnet.errors import ConfigError
+from bharnet.models.graph_conv import CTRGraphConv
 from bharnet.models.temporal import TEMPORAL_KINDS, MultiScaleTemporalConv
 from bharnet.skeleton import Layout, adjacency
 

@@ -33,7 +33,9 @@ class ExpertStream(nn.Module):
         super().__init__()
         self.trunk = StreamBackbone(layout, channels, instances, backbone, stop=cuts[0])
         self.expert = backbone.blocks(layout, channels, cuts[0]) if expertized else None
-        self.segments = nn.ModuleList(backbone.blocks(layout, channels, a, b) for a, b in zip(cuts, cuts[1:]))
+        self.segments = nn.ModuleList(
+            backbone.blocks(layout, channels, a, b) for a, b in zip(cuts, cuts[1:], strict=False)
+        )
         self.out_channels = backbone.channels_after(backbone.num_blocks, channels)
 
 
@@ -94,7 +96,9 @@ class BHaRNet(nn.Module):
         if self.expertized:
             logits["body_expert"] = self.body_expert_head(global_average(self.body.expert(b)), n)
             logits["hand_expert"] = self.hand_expert_head(global_average(self.hand.expert(h)), n)
-        for body_segment, hand_segment, exchange in zip(self.body.segments, self.hand.segments, self.exchanges):
+        for body_segment, hand_segment, exchange in zip(
+            self.body.segments, self.hand.segments, self.exchanges, strict=True
+        ):
             b, h = exchange(body_segment(b), hand_segment(h))
         pooled_body, pooled_hands = self.pool(b, h)
         logits["body"] = self.body_head(pooled_body, n)

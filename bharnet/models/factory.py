@@ -67,12 +67,12 @@ class InputSpec:
 
 def check_pipeline(model: ModelConfig, pipeline: PipelineConfig) -> None:
     """Model/preprocessing combinations that would run but mean nothing fail here, before training."""
-    if model.variant == "unified":
-        if pipeline.hand_arrangement != "graph42" or pipeline.mirror_left or pipeline.hand_normalize == "wrist":
-            raise ConfigError(
-                "model.variant = unified needs the hands in the body's frame: set data.hand_arrangement: graph42, "
-                "data.mirror_left: false and data.hand_normalize: body (or none)"
-            )
+    wrong_hands = pipeline.hand_arrangement != "graph42" or pipeline.mirror_left or pipeline.hand_normalize == "wrist"
+    if model.variant == "unified" and wrong_hands:
+        raise ConfigError(
+            "model.variant = unified needs the hands in the body's frame: set data.hand_arrangement: graph42, "
+            "data.mirror_left: false and data.hand_normalize: body (or none)"
+        )
 
 
 def build_model(config: ModelConfig, spec: InputSpec) -> nn.Module:

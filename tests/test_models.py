@@ -1,0 +1,274 @@
+"""BHaRNet variants, baselines, fusion, losses and the model-size report."""
+
+import copy
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bharnet.data.pipeline import PipelineConfig
+from bharnet.errors import ConfigError
+from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, build_model, check_pipeline
+from bharnet.models.attention import Route
+from bharnet.models.bharnet import PassThrough
+from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
+from bharnet.models.pooling import PoolingAttention, global_average
+from bharnet.models.temporal import DeformableTemporalConv
+
+# a 4-block model: trunk = block 1, exchanges after blocks 2 and 4
+TINY = dict(widths=(8, 8, 16, 16), stride_blocks=(3,), trunk_blocks=1, exchange_blocks=(2, 4), attention_heads=2,
+            attention_ratio=0.5, channel_bins=2)
+UNIFIED_DATA = PipelineConfig(hand_arrangement="graph42", hand_normalize="body", mirror_left=False)
+MODELS = [("body", "gap", "sum"), ("hand", "gap", "sum"), ("unified", "gap", "sum"),
+          ("B", "gap", "sum"), ("B", "gap", "noisy_or"), ("B", "pam", "sum"),
+          ("E", "gap", "sum"), ("E", "gap", "noisy_or"), ("E", "pam", "sum"), ("E", "pam", "noisy_or")]
+# the source layouts the configs use (NTU with estimated hands, MediaPipe Holistic, MSL-150) and both hand
+# arrangements
+SOURCES = [("ntu25_hands67", "instances"), ("mediapipe_holistic75", "instances"), ("msl150_67", "instances"),
+           ("mediapipe_holistic75", "graph42")]
+
+
+def tiny(variant="E", pooling="gap", fusion="sum", **options) -> ModelConfig:
+    return ModelConfig(variant=variant, pooling=pooling, fusion=fusion, **{**TINY, **options})
+
+
+def spec_for(source: str, arrangement: str, variant: str, classes: int = 5) -> InputSpec:
+    pipeline = UNIFIED_DATA if variant == "unified" else PipelineConfig(hand_arrangement=arrangement)
+    return InputSpec.create(source, pipeline, classes)
+
+
+@pytest.mark.parametrize(("source", "arrangement"), SOURCES)
+@pytest.mark.parametrize(("variant", "pooling", "fusion"), MODELS)
+def test_every_model_runs_forward_and_backward(source, arrangement, variant, pooling, fusion):
+    spec = spec_for(source, arrangement, variant)
+    model = build_model(tiny(variant, pooling, fusion), spec)
+    body, hands = spec.example(batch=3, frames=12, generator=torch.Generator().manual_seed(0))
+    outputs = model(body, hands)
+    expected = {"body": {"body"}, "hand": {"hand"}, "unified": {"unified"}, "B": {"body", "hand"},
+                "E": {"body", "hand", "body_expert", "hand_expert"}}[variant]
+    assert set(outputs) == expected | {"fused"}
+    assert all(o.shape == (3, 5) for o in outputs.values())
+    assert torch.allclose(outputs["fused"].exp().sum(1), torch.ones(3), atol=1e-5)  # log-probabilities
+    loss = BodyHandLoss(LossConfig(), model.auxiliary_heads)(outputs, torch.tensor([0, 1, 4]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_hand_variants_refuse_a_layout_without_hands():
+    spec = InputSpec.create("nucla20", PipelineConfig(), 10)
+    build_model(tiny("body"), spec)  # the body baseline is fine
+    for variant in ("hand", "unified", "B", "E"):
+        with pytest.raises(ConfigError, match="no(ne|t).*hand|hand joints"):
+            build_model(tiny(variant), spec)
+
+
+def test_model_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="model.variant"):
+        ModelConfig(variant="C")
+    with pytest.raises(ConfigError, match="model.exchange_blocks"):
+        ModelConfig(trunk_blocks=4, exchange_blocks=(3,))
+    with pytest.raises(ConfigError, match="one stream"):
+        ModelConfig(variant="body", fusion="noisy_or")
+    with pytest.raises(ConfigError, match="unknown model option"):
+        ModelConfig.from_dict({"variant": "E", "widht_multiplier": 2})
+    with pytest.raises(ConfigError, match="hand_arrangement: graph42"):
+        check_pipeline(ModelConfig(variant="unified"), PipelineConfig())
+
+
+def test_pam_is_a_linear_map_of_gap_when_attention_is_zeroed():
+    routes = [Route("frame"), Route("joint"), Route("channel", bins=3)]
+    pam = PoolingAttention(routes, body_channels=6, hand_channels=4, heads=2, ratio=0.5)
+    gen = torch.Generator().manual_seed(0)
+    body, hands = torch.randn(4, 6, 7, 5, generator=gen), torch.randn(8, 4, 7, 21, generator=gen)
+
+    def linear_of_gap(projection, cube):
+        weight = projection.weight.view(projection.out_features, len(routes), -1).sum(1)
+        return global_average(cube) @ weight.T + projection.bias
+
+    def check(expect_equal: bool):
+        pooled_body, pooled_hands = pam(body, hands)
+        assert torch.allclose(pooled_body, linear_of_gap(pam.body_projection, body), atol=1e-5) == expect_equal
+        assert torch.allclose(pooled_hands, linear_of_gap(pam.hand_projection, hands), atol=1e-5) == expect_equal
+
+    check(True)  # the gates start at zero
+    with torch.no_grad():  # live gates: no longer a function of GAP alone
+        for attention in pam.attention:
+            for direction in (attention.body_from_hands, attention.hands_from_body):
+                direction.gate.normal_(generator=gen)
+    check(False)
+    with torch.no_grad():  # attention outputs zeroed through the output projections
+        for attention in pam.attention:
+            for direction in (attention.body_from_hands, attention.hands_from_body):
+                direction.out.weight.zero_()
+                direction.out.bias.zero_()
+    check(True)
+
+
+def test_zero_initialized_cross_attention_leaves_the_streams_unchanged():
+    spec = spec_for("mediapipe_holistic75", "instances", "E")
+    model = build_model(tiny("E"), spec).eval()
+    without = copy.deepcopy(model)
+    without.exchanges = torch.nn.ModuleList(PassThrough() for _ in model.exchanges)
+    inputs = spec.example(2, 12, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        a, b = model(*inputs), without(*inputs)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        for exchange in model.exchanges:
+            for attention in getattr(exchange, "routes", []):
+                attention.body_from_hands.gate.fill_(0.5)
+                attention.hands_from_body.gate.fill_(0.5)
+        c = model(*inputs)
+    assert not torch.allclose(c["body"], b["body"]) and not torch.allclose(c["hand"], b["hand"])
+    assert torch.equal(c["body_expert"], b["body_expert"])  # the expertized branches never interact
+
+
+def test_hands_exchange_only_with_their_own_person():
+    spec = spec_for("mediapipe_holistic75", "instances", "E")
+    model = build_model(tiny("E", pooling="pam"), spec).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 1 and p.shape[0] > 0 and (p == 0).all():
+                p.normal_()  # wake every zero gate and bias
+    body, hands = spec.example(1, 12, torch.Generator().manual_seed(2))
+    trunk_features = {}
+    model.pool.register_forward_hook(lambda m, inputs, out: trunk_features.setdefault(len(trunk_features), out))
+    with torch.no_grad():
+        model(body, hands)
+        changed = hands.clone()
+        changed[..., 2:] += 1.0  # person 1's two hands (instances 2, 3)
+        model(body, changed)
+    (body_0, hands_0), (body_1, hands_1) = trunk_features[0], trunk_features[1]
+    assert torch.allclose(body_0[0], body_1[0]) and not torch.allclose(body_0[1], body_1[1])
+    assert torch.allclose(hands_0[:2], hands_1[:2])
+
+
+def test_no_python_loop_over_persons_or_hands():
+    """The number of module calls in a forward pass does not depend on how many persons/hands there are."""
+
+    def calls(persons: int) -> int:
+        spec = InputSpec.create("mediapipe_holistic75", PipelineConfig(max_persons=persons), 5)
+        model = build_model(tiny("E", pooling="pam"), spec).eval()
+        count = [0]
+        for module in model.modules():
+            module.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+        with torch.no_grad():
+            model(*spec.example(2, 12))
+        return count[0]
+
+    assert calls(1) == calls(3)
+
+
+def test_noisy_or_fusion_matches_its_definition_and_sum_fusion_is_the_logit_sum():
+    gen = torch.Generator().manual_seed(3)
+    body, hand = torch.randn(6, 9, generator=gen), torch.randn(6, 9, generator=gen)
+    p_b, p_h = body.softmax(1), hand.softmax(1)
+    q = 1 - (1 - p_b) * (1 - p_h)
+    assert torch.allclose(noisy_or_probs(body, hand), q)
+    assert torch.allclose(noisy_or_log_probs(body, hand).exp(), q / q.sum(1, keepdim=True), atol=1e-6)
+
+
+@pytest.mark.parametrize("saturated", ["body", "hand", "both"])
+def test_noisy_or_loss_gradients_are_finite_when_a_stream_is_saturated(saturated):
+    body = torch.zeros(3, 5)
+    hand = torch.randn(3, 5, generator=torch.Generator().manual_seed(4))
+    peaked = torch.full((3, 5), -1e4)
+    peaked[:, 2] = 1e4  # softmax is exactly one-hot in float32
+    if saturated in ("body", "both"):
+        body = peaked.clone()
+    if saturated in ("hand", "both"):
+        hand = peaked.clone()
+    body.requires_grad_(True)
+    hand.requires_grad_(True)
+    outputs = {"body": body, "hand": hand, "fused": noisy_or_log_probs(body, hand)}
+    loss = BodyHandLoss(LossConfig(), ("body", "hand"))(outputs, torch.tensor([2, 0, 4]))  # right and wrong labels
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(body.grad).all() and torch.isfinite(hand.grad).all()
+
+
+def test_ensemble_loss_is_the_documented_sum():
+    gen = torch.Generator().manual_seed(5)
+    z = {k: torch.randn(4, 6, generator=gen) for k in ("body", "hand", "body_expert", "hand_expert")}
+    target = torch.tensor([0, 5, 2, 2])
+
+    def ce(logits):
+        return F.cross_entropy(logits, target, label_smoothing=0.1)
+
+    dual = {"body": z["body"], "hand": z["hand"], "fused": F.log_softmax(z["body"] + z["hand"], 1)}
+    loss = BodyHandLoss(LossConfig(body_weight=0.5, hand_weight=2.0), ("body", "hand"))(dual, target)
+    assert torch.allclose(loss, ce(z["body"] + z["hand"]) + 0.5 * ce(z["body"]) + 2.0 * ce(z["hand"]))
+    # E form: all four heads in the fused term, the per-stream terms on the interactive heads
+    summed = sum(z.values())
+    expert = {**z, "fused": F.log_softmax(summed, 1)}
+    loss = BodyHandLoss(LossConfig(), ("body", "hand"))(expert, target)
+    assert torch.allclose(loss, ce(summed) + ce(z["body"]) + ce(z["hand"]))
+    # one stream: the CE baseline
+    single = {"body": z["body"], "fused": F.log_softmax(z["body"], 1)}
+    assert torch.allclose(BodyHandLoss(LossConfig(), ())(single, target), ce(z["body"]))
+
+
+def test_deformable_temporal_conv_starts_as_the_dilated_conv():
+    conv = DeformableTemporalConv(4, kernel=5, stride=2, dilation=2)
+    x = torch.randn(2, 4, 11, 3)
+    reference = F.conv2d(x, conv.weight.unsqueeze(-1), conv.bias, stride=(2, 1), padding=(4, 0), dilation=(2, 1))
+    assert torch.allclose(conv(x), reference, atol=1e-5)
+    with torch.no_grad():
+        conv.offset.bias.fill_(0.3)  # fractional shifts now move the taps
+    y = conv(x)
+    assert y.shape == reference.shape and not torch.allclose(y, reference, atol=1e-3)
+    y.sum().backward()
+    assert torch.isfinite(conv.offset.weight.grad).all() and conv.offset.weight.grad.abs().sum() > 0
+
+
+def test_deformable_backbone_option_trains():
+    spec = spec_for("mediapipe_holistic75", "instances", "B")
+    model = build_model(tiny("B", temporal="deformable"), spec)
+    outputs = model(*spec.example(2, 12))
+    BodyHandLoss(LossConfig(), model.auxiliary_heads)(outputs, torch.tensor([1, 2])).backward()
+
+
+def test_default_body_reference_matches_ctr_gcn_size_and_compute():
+    from bharnet.models.profile import profile_model
+
+    spec = InputSpec.ntu_sized()
+    stats = profile_model(build_model(ModelConfig(variant="body"), spec), spec, frames=64, threads=None)
+    assert abs(stats.parameters["total"] - 1.46e6) / 1.46e6 < 0.10
+    assert abs(stats.macs["total"] - 1.97e9) / 1.97e9 < 0.10
+    assert stats.macs["body"] == pytest.approx(stats.macs["total"], rel=1e-3)
+
+
+def test_per_stream_figures_add_up_for_bharnet():
+    from bharnet.models.profile import profile_model
+
+    spec = spec_for("ntu25_hands67", "instances", "E")
+    stats = profile_model(build_model(tiny("E", pooling="pam"), spec), spec, frames=16, threads=None)
+    parts = ("body", "hand", "cross-attention")
+    assert sum(stats.parameters[p] for p in parts) == stats.parameters["total"]
+    assert sum(stats.macs[p] for p in parts) == pytest.approx(stats.macs["total"], rel=1e-3)
+    assert all(stats.macs[p] > 0 for p in parts)
+
+
+@pytest.mark.parametrize(("variant", "pooling", "fusion"), MODELS)
+def test_each_model_learns_on_real_signs_crowd(converted, variant, pooling, fusion):
+    from bharnet.data.dataset import BodyHandDataset
+
+    path, _ = converted("signs")
+    pipeline = UNIFIED_DATA if variant == "unified" else PipelineConfig()
+    data = BodyHandDataset(path, "all", dataclasses.replace(pipeline, num_frames=16, max_persons=1))
+    picks = [i for c in range(3) for i in (data.labels == c).nonzero()[0][:4]]  # 12 samples, 4 per class
+    body, hands, labels = (torch.stack(t) for t in zip(*(data[i] for i in picks), strict=True))
+    torch.manual_seed(0)
+    model = build_model(tiny(variant, pooling, fusion), InputSpec.from_dataset(data))
+    loss_fn = BodyHandLoss(LossConfig(), model.auxiliary_heads)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        loss = loss_fn(model(body, hands), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
