@@ -1,7 +1,8 @@
 """Experiment configs: one YAML file per experiment, sections data / model / loss / optim / schedule / train.
 
 A config may name a ``base`` config (a path relative to the config) whose values it extends; mappings merge key by
-key. Command-line overrides (``--set optim.lr=0.05``) apply last. Every key is checked against the known
+key. ``recipes`` holds named partial configs (``--recipe cpu``); command-line overrides (``--set optim.lr=0.05``)
+apply last. Every key is checked against the known
 options before anything runs, and errors name the file and the key.
 """
 
@@ -34,6 +35,7 @@ class DataConfig:
     test_split: str = "test"
     layout: str = ""
     num_classes: int = 0
+    hand_classes: tuple[str | int, ...] = ()  # class names or 0-based indices: the hand-intensive subset
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
 
@@ -114,7 +116,7 @@ _SECTIONS = {"data": None, "model": ModelConfig, "loss": LossConfig, "optim": Op
 
 
 def from_dict(values: dict, source: str = "") -> ExperimentConfig:
-    unknown = sorted(set(values) - set(_SECTIONS) - {"name", "base"})
+    unknown = sorted(set(values) - set(_SECTIONS) - {"name", "base", "recipes"})
     if unknown:
         raise ConfigError(f"{source or 'config'}: unknown section(s) {', '.join(unknown)}; "
                           f"known: name, base, {', '.join(_SECTIONS)}")
@@ -172,9 +174,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), parsed
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), recipe: str = "") -> ExperimentConfig:
+    """Read ``path`` (and its bases), apply the named ``recipe`` (a partial config under ``recipes:``, e.g. the
+    CPU budget version of a GPU recipe), then the ``--set`` overrides."""
     path = Path(path)
     values = _read_yaml(path)
+    recipes = values.pop("recipes", None) or {}
+    if recipe:
+        if recipe not in recipes:
+            raise ConfigError(f"{path}: no recipe {recipe!r}; recipes: {', '.join(sorted(recipes)) or 'none'}")
+        values = _merge(values, recipes[recipe])
     for text in overrides:
         keys, value = parse_override(text)
         node = values

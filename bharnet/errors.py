@@ -28,3 +28,7 @@ class DataFormatError(BharnetError):
 
     def __reduce__(self):  # survives the trip back from a worker process
         return (type(self), (self.path, self.problem, self.line))
+
+
+class TrainingError(BharnetError):
+    """Training cannot go on (the loss diverged, ...)."""

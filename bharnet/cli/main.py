@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bharnet.cli import data_commands, model_commands
+from bharnet import runtime
+from bharnet.cli import data_commands, model_commands, train_commands
 from bharnet.errors import BharnetError
 
 
@@ -17,11 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_commands.register(commands)
     model_commands.register(commands)
+    train_commands.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    runtime.reuse_freed_memory()
     try:
         return int(args.run(args) or 0)
     except BharnetError as err:

@@ -51,9 +51,10 @@ class Route:
 
 
 class GatedCrossAttention(nn.Module):
-    """Multi-head attention of query tokens over context tokens; returns ``gate * attention``, the update to
-    add to the queries. The per-feature gate starts at zero: at initialization the update is exactly zero,
-    and the gate still receives gradient (the attention output itself is not zero)."""
+    """Multi-head attention of query tokens over context tokens; returns ``tanh(gate) * attention``, the
+    update to add to the queries. The per-feature gate starts at zero: at initialization the update is
+    exactly zero, and the gate still receives gradient (the attention output itself is not zero). The tanh
+    bounds the gate, which keeps SGD at the usual GCN learning rates from blowing it up."""
 
     def __init__(self, query_dim: int, context_dim: int, heads: int, attention_dim: int):
         super().__init__()
@@ -73,7 +74,7 @@ class GatedCrossAttention(nn.Module):
         # heads as a tensor dimension: (B, heads, L, d)
         q, k, v = (z.unflatten(-1, (self.heads, -1)).transpose(1, 2) for z in (q, k, v))
         attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, lq, -1)
-        return self.gate * self.out(attended)
+        return torch.tanh(self.gate) * self.out(attended)
 
 
 class BodyHandAttention(nn.Module):

@@ -21,10 +21,16 @@ class CTRGraphConv(nn.Module):
         self.subsets, self.out_channels = subsets, out_channels
         rel = 8 if in_channels <= 16 else in_channels // reduction
         self.rel_channels = rel
-        self.topology = nn.Parameter(torch.as_tensor(adjacency, dtype=torch.float32))
+        self.topology = nn.Parameter(torch.tensor(adjacency, dtype=torch.float32))  # a copy: blocks share no storage
         # phi and psi in one conv; they act on the temporal mean (a 1x1 conv commutes with it), T times cheaper
         self.relation = nn.Conv1d(in_channels, 2 * subsets * rel, 1)
-        self.refine = nn.Conv2d(subsets * rel, subsets * out_channels, 1, groups=subsets)
+        # per subset, a 1x1 map from the R relation channels to the C output channels, applied as a batched
+        # matmul over the (V*V) relation maps: a grouped conv there is slow, above all backwards, on CPU
+        self.refine_weight = nn.Parameter(torch.empty(subsets, out_channels, rel))
+        self.refine_bias = nn.Parameter(torch.empty(subsets, out_channels, 1))
+        bound = 1 / rel**0.5  # the default init of the equivalent conv
+        nn.init.uniform_(self.refine_weight, -bound, bound)
+        nn.init.uniform_(self.refine_bias, -bound, bound)
         self.alpha = nn.Parameter(torch.zeros(1))
         # the per-subset values and, when widths differ, the residual projection: one 1x1 conv over x
         self.project_residual = in_channels != out_channels
@@ -39,11 +45,16 @@ class CTRGraphConv(nn.Module):
         s, c, r = self.subsets, self.out_channels, self.rel_channels
         query, key = self.relation(x.mean(2)).split(s * r, dim=1)  # (N, S*R, V) each
         relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2))  # (N, S*R, V, V)
-        refined = self.refine(relation).view(n, s, c, v, v)
-        topology = torch.addcmul(self.topology.unsqueeze(1), refined, self.alpha)  # A + alpha R: (N, S, C, V, V)
+        relation = relation.view(n, s, r, v * v)
+        refined = torch.matmul(self.refine_weight, relation).view(n, s, c, v, v)  # R[n, s, c, u, v], bias aside
         projected = self.value(x)
-        value = projected[:, : s * c].view(n, s, c, t, v)
-        # batched over (n, s, c): (T, V) @ (V, U); the transpose is a stride, not a copy
-        y = self.norm(torch.matmul(value, topology.transpose(-1, -2)).sum(1))
+        value = projected[:, : s * c].unflatten(1, (s, c))  # (N, S, C, T, V)
+        # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the refinement
+        # is batched per (n, s, c). Transposes are strides, not copies.
+        shared = torch.matmul(value.flatten(2, 3), self.topology.transpose(-1, -2)).sum(1).view(n, c, t, v)
+        # the refinement bias b[s, c] adds b * sum_v x[v] to every joint u: no (V, V) tensor needed for it
+        offset = (self.refine_bias.unsqueeze(-1) * value.sum(-1, keepdim=True)).sum(1)  # (N, C, T, 1)
+        refinement = torch.matmul(value, refined.transpose(-1, -2)).sum(1) + offset
+        y = self.norm(torch.addcmul(shared, refinement, self.alpha))
         residual = self.residual_norm(projected[:, s * c :]) if self.project_residual else x
         return self.relu(y + residual)

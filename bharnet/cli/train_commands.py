@@ -1,0 +1,130 @@
+"""Training commands: ``bharnet train``, ``eval``, ``fuse``, ``cv``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bharnet.cli.model_commands import add_config_arguments, format_table
+from bharnet.config import load_config
+
+
+def _config_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", metavar="CONFIG", help="experiment YAML file")
+    p.add_argument("--recipe", default="", help="apply a named recipe of the config (e.g. cpu: the CPU budget)")
+    add_config_arguments(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "train", help="train a model from a YAML config (also under torchrun for several GPUs/nodes)",
+        description="Trains CONFIG into a run folder: config.yaml (resolved), metrics.csv, TensorBoard event "
+        "files, checkpoints/last and checkpoints/best (safetensors + json), scores.safetensors and test/ "
+        "(metrics.json, per_class.csv, confusion.png, per_class.png, learning_curves.png). Validation runs "
+        "every epoch on data.val_split (or the test split when none is set). Under `torchrun "
+        "--nproc_per_node N bharnet train ...` it trains with DistributedDataParallel (NCCL on GPUs, gloo on "
+        "CPU); train.batch_size is the global batch.",
+    )
+    _config_arguments(p)
+    p.add_argument("--out", type=Path, help="run folder (default runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.set_defaults(run=run_train)
+
+    p = commands.add_parser(
+        "eval", help="evaluate a checkpoint: top-1/5, mean class and per-class accuracy, per head, pictures",
+        description="Scores the test split (and data.val_split when set) with CHECKPOINT and writes, into "
+        "--out: scores.safetensors (every head's scores, for bharnet fuse), metrics.json (top-1, top-5, mean "
+        "class accuracy, accuracy on data.hand_classes, per head: body, hand, fused), per_class.csv, "
+        "confusion.png, per_class.png (body head vs fused), learning_curves.png when the checkpoint belongs to "
+        "a run folder.",
+    )
+    _config_arguments(p)
+    p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint (.safetensors, .json or stem)")
+    p.add_argument("--out", type=Path, help="output folder (default: eval/ beside the checkpoint's run)")
+    p.set_defaults(run=run_eval)
+
+    p = commands.add_parser(
+        "fuse", help="late fusion of several models' scores (J, B, JM, BM, ...), weights fit on validation",
+        description="Each SCORES file comes from bharnet train/eval with the same dataset and splits. Fusion "
+        "is log-linear: fused = sum_i w_i log p_i with w_i >= 0, the weights fit by minimizing the "
+        "cross-entropy on the validation split (L-BFGS), then applied unchanged to the test split. Prints "
+        "validation and test top-1 per input, for equal weights, and for the fitted weights.",
+    )
+    p.add_argument("scores", nargs="+", metavar="SCORES", help="score files (.safetensors)")
+    p.add_argument("--head", default="fused", help="which head of each file to fuse (default fused)")
+    p.add_argument("--out", type=Path, help="write the fused test scores and weights here (.json)")
+    p.set_defaults(run=run_fuse)
+
+    p = commands.add_parser(
+        "cv", help="cross-validation by group (signers, subjects): K folds of whole held-out groups",
+        description="Splits the groups (the dataset's group/<name> splits, e.g. signers) of the config's "
+        "train and test splits into K folds (sorted, dealt round-robin), trains one model per fold with that "
+        "fold's groups held out for testing, and reports the last-epoch test accuracy per fold, mean and "
+        "standard deviation. No fold's test groups are ever seen in its training.",
+    )
+    _config_arguments(p)
+    p.add_argument("--folds", type=int, default=4, help="number of folds (default 4)")
+    p.add_argument("--only", type=int, nargs="*", help="run only these fold numbers (0-based)")
+    p.add_argument("--out", type=Path, help="folder for the fold runs (default runs/<config name>-cv<K>)")
+    p.set_defaults(run=run_cv)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from bharnet.engine.trainer import Trainer
+
+    config = load_config(args.config, args.overrides, args.recipe)
+    out = args.out or Path("runs") / config.name
+    trainer = Trainer(config, out, resume=args.resume, progress=not args.quiet)
+    metrics = trainer.fit()
+    if trainer.group.is_main:
+        heads = ", ".join(f"{h} {m['top1']:.4f}" for h, m in metrics.items() if h != "fused")
+        print(f"{config.name}: test top-1 {metrics['fused']['top1']:.4f}" + (f" ({heads})" if heads else "")
+              + f"; run folder {out}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from bharnet.engine.checkpoint import load_checkpoint
+    from bharnet.engine.evaluation import save_scores, write_report
+    from bharnet.engine.trainer import Experiment, predict_splits
+
+    config = load_config(args.config, args.overrides, args.recipe)
+    experiment = Experiment(config)
+    state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
+    stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint
+    out = args.out or stem.parent.parent / f"eval-{stem.name}"
+    predictions = predict_splits(experiment, experiment.model, not args.quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    save_scores(out / "scores.safetensors", predictions, experiment)
+    summary = write_report(out, predictions["test"], experiment, state.get("history"))
+    rows = [[head, f"{m['top1']:.4f}", f"{m['top5']:.4f}", f"{m['mean_class']:.4f}",
+             f"{m['subset_top1']:.4f}" if "subset_top1" in m else "-"] for head, m in summary.items()]
+    print(format_table(["head", "top-1", "top-5", "mean class", "hand classes"], rows))
+    print(f"written to {out}")
+    return 0
+
+
+def run_fuse(args: argparse.Namespace) -> int:
+    from bharnet.engine.late_fusion import fuse_score_files
+
+    report = fuse_score_files([Path(p) for p in args.scores], args.head)
+    rows = [[name, f"{val:.4f}", f"{test:.4f}", weight] for name, val, test, weight in report.rows]
+    print(format_table(["input", "val top-1", "test top-1", "weight"], rows))
+    if args.out:
+        args.out.write_text(json.dumps(report.to_dict(), indent=1))
+        print(f"written to {args.out}")
+    return 0
+
+
+def run_cv(args: argparse.Namespace) -> int:
+    from bharnet.engine.crossval import cross_validate
+
+    config = load_config(args.config, args.overrides, args.recipe)
+    out = args.out or Path("runs") / f"{config.name}-cv{args.folds}"
+    summary = cross_validate(config, args.folds, out, progress=not args.quiet, only=args.only)
+    rows = [[str(f["fold"]), ",".join(f["test_groups"]), f"{f['test_top1']:.4f}"] for f in summary["folds"]]
+    print(format_table(["fold", "held-out groups", "test top-1"], rows))
+    print(f"mean {summary['mean']:.4f} +- {summary['std']:.4f} (std over {len(rows)} folds); written to {out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training engine: the trainer, checkpoints, metrics, event logs, late fusion and cross-validation."""

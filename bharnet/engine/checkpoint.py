@@ -1,0 +1,77 @@
+"""Checkpoints: tensors in safetensors (model, optimizer state), everything else in a json beside it, both
+written to a temporary name and renamed, so a crash never leaves a half-written checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from bharnet.errors import DataFormatError
+
+MODEL, OPTIMIZER = "model/", "optimizer/"
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                    state: dict[str, Any]) -> None:
+    """``path``: stem of the pair ``path.safetensors`` + ``path.json``. ``state`` must be json-serializable
+    (epoch, step, metrics, resolved config, scheduler and scaler states)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {MODEL + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = dict(state)
+    if optimizer is not None:
+        opt = optimizer.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for pid, slots in opt["state"].items():
+            for key, value in slots.items():
+                if torch.is_tensor(value):
+                    tensors[f"{OPTIMIZER}{pid}/{key}"] = value.detach().cpu().contiguous()
+                else:
+                    scalars.setdefault(str(pid), {})[key] = value
+        meta["optimizer"] = {"param_groups": opt["param_groups"], "scalars": scalars}
+    # json first: a safetensors file without its json is never picked up as complete
+    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
+    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp)))
+
+
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Restore ``model`` (and ``optimizer``); returns the json state. ``path`` may name either file or the stem."""
+    stem = Path(path)
+    if stem.suffix in (".json", ".safetensors"):
+        stem = stem.with_suffix("")
+    weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    for required in (weights, meta_path):
+        if not required.is_file():
+            raise DataFormatError(required, "checkpoint file not found (a checkpoint is a .safetensors + .json pair)")
+    try:
+        tensors = load_file(str(weights), device=str(device))
+        meta = json.loads(meta_path.read_text())
+    except (SafetensorError, OSError, json.JSONDecodeError) as error:
+        raise DataFormatError(weights, f"unreadable checkpoint ({error})") from None
+    model_state = {k[len(MODEL):]: v for k, v in tensors.items() if k.startswith(MODEL)}
+    missing, unexpected = model.load_state_dict(model_state, strict=False)
+    if missing or unexpected:
+        raise DataFormatError(weights, f"does not match the configured model (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}): was it trained with another model config?")
+    if optimizer is not None and "optimizer" in meta:
+        state: dict[int, dict[str, Any]] = {}
+        for key, value in tensors.items():
+            if key.startswith(OPTIMIZER):
+                pid, slot = key[len(OPTIMIZER):].split("/", 1)
+                state.setdefault(int(pid), {})[slot] = value
+        for pid, slots in meta["optimizer"]["scalars"].items():
+            state.setdefault(int(pid), {}).update(slots)
+        optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+    return meta
