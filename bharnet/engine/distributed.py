@@ -43,6 +43,13 @@ def gather_arrays(group: ProcessGroup, arrays: dict) -> list[dict]:
     return out
 
 
+def broadcast_buffers(group: ProcessGroup, model: torch.nn.Module) -> None:
+    """Rank 0's BatchNorm statistics everywhere, so every shard is scored by the same model."""
+    if group.distributed:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
+
+
 def barrier(group: ProcessGroup) -> None:
     if group.distributed:
         dist.barrier()

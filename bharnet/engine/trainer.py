@@ -124,6 +124,7 @@ class Experiment:
                 progress: bool = False, desc: str = "eval") -> Predictions:
         """Scores of every head on ``dataset``; under DDP each rank scores a shard, rank order restored."""
         model = model or self.model
+        distributed.broadcast_buffers(self.group, model)
         model.eval()
         shard = list(range(self.group.rank, len(dataset), self.group.world_size))
         heads: dict[str, list[np.ndarray]] = {}

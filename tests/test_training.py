@@ -1,0 +1,223 @@
+"""Training engine end to end on a small slice of real signs-crowd data: train, eval, resume, DDP, fuse, cv."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from bharnet.cli.main import main
+from bharnet.config import load_config
+from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
+from bharnet.engine.events import EventWriter, read_scalars
+from bharnet.engine.evaluation import load_scores
+from bharnet.errors import ConfigError, DataFormatError
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = "group/signer00+group/signer01+group/signer02"
+
+
+def small_config(path: Path, data_file: Path, **sections) -> Path:
+    """A tiny B model on 3 signers (train), 1 signer (test), 8 frames: seconds per epoch on 2 cores."""
+    values = {
+        "name": "tiny",
+        "data": {"file": str(data_file), "train_split": TRAIN, "test_split": "group/signer03",
+                 "num_frames": 8, "max_persons": 1},
+        "model": {"variant": "B", "widths": [8, 8, 16, 16], "stride_blocks": [3]},
+        "optim": {"name": "sgd", "lr": 0.05},
+        "schedule": {"epochs": 3, "warmup_epochs": 1},
+        "train": {"batch_size": 16, "workers": 0, "threads": 2, "seed": 3},
+    }
+    for section, update in sections.items():
+        values[section] = {**values.get(section, {}), **update}
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+@pytest.fixture(scope="module")
+def signs(converted):
+    return converted("signs")[0]
+
+
+def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
+    config = small_config(tmp_path / "tiny.yaml", signs, data={"val_split": "group/signer04"},
+                          schedule={"epochs": 4})
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run), "--quiet"]) == 0
+    for name in ("config.yaml", "metrics.csv", "scores.safetensors", "result.json", "checkpoints/last.safetensors",
+                 "checkpoints/last.json", "checkpoints/best.safetensors", "checkpoints/best.json",
+                 "test/confusion.png", "test/per_class.png", "test/learning_curves.png", "test/metrics.json"):
+        assert (run / name).is_file(), name
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[0].startswith("epoch,lr,train_loss")
+    events = read_scalars(next(run.glob("events.out.tfevents.*")))
+    assert {tag for _, tag, _ in events} >= {"train_loss", "val_top1", "val_top1_body", "val_top1_hand"}
+    assert sorted({step for step, _, _ in events}) == [1, 2, 3, 4]
+    result = json.loads((run / "result.json").read_text())
+    assert result["test_top1"] > 1 / 3 + 0.1, result  # above chance on an unseen signer
+
+    out = tmp_path / "eval"
+    capsys.readouterr()
+    assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--out", str(out),
+                 "--quiet", "--set", "data.hand_classes=[thanks]"]) == 0
+    printed = capsys.readouterr().out
+    assert "fused" in printed and "body" in printed and "hand" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"body", "hand", "fused"}
+    assert metrics["fused"]["top1"] == pytest.approx(result["test_top1"])
+    assert 0 <= metrics["fused"]["subset_top1"] <= 1
+    for picture in ("confusion.png", "per_class.png", "learning_curves.png"):
+        assert (out / picture).stat().st_size > 5000
+    meta, splits = load_scores(out / "scores.safetensors")
+    assert set(splits) == {"val", "test"} and meta["classes"] == ["hello", "thanks", "iloveyou"]
+    assert splits["test"]["heads/fused"].shape == (90, 3)
+
+
+def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "bharnet.cli.main", "train", str(config), "--out", str(run),
+                             "--quiet", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(signs, tmp_path):
+    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 4})
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert main(["train", str(config), "--out", str(straight), "--quiet"]) == 0
+
+    process = _train_process(config, killed)
+    last = killed / "checkpoints" / "last.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if last.exists() and json.loads(last.read_text())["epoch"] >= 1:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stopped_at = json.loads(last.read_text())["epoch"]
+    assert stopped_at < 4, "the run finished before it could be killed"
+    with pytest.raises(ConfigError, match="--resume"):  # a second plain train would overwrite it
+        main(["train", str(config), "--out", str(killed), "--quiet"])
+    assert main(["train", str(config), "--out", str(killed), "--quiet", "--resume"]) == 0
+
+    a = np.genfromtxt(straight / "metrics.csv", delimiter=",", names=True)
+    b = np.genfromtxt(killed / "metrics.csv", delimiter=",", names=True)
+    for column in ("lr", "train_loss", "train_top1", "val_top1"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-5, atol=1e-6, err_msg=column)
+    _, scores_a = load_scores(straight / "scores.safetensors")
+    _, scores_b = load_scores(killed / "scores.safetensors")
+    np.testing.assert_allclose(scores_a["test"]["heads/fused"], scores_b["test"]["heads/fused"], atol=1e-4)
+
+
+def test_two_process_gloo_ddp_matches_one_process(signs, tmp_path):
+    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 4})
+    single, ddp = tmp_path / "single", tmp_path / "ddp"
+    assert main(["train", str(config), "--out", str(single), "--quiet"]) == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "bharnet.cli.main", "train", str(config), "--out", str(ddp), "--quiet", "--set", "train.threads=1"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    one = json.loads((single / "result.json").read_text())
+    two = json.loads((ddp / "result.json").read_text())
+    # same global batch and data; only BatchNorm statistics differ (per process)
+    assert abs(one["test_top1"] - two["test_top1"]) <= 0.1, (one, two)
+    rows = (ddp / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 5  # rank 0 alone wrote the logs
+    _, scores = load_scores(ddp / "scores.safetensors")
+    assert scores["test"]["heads/fused"].shape == (90, 3)  # both shards gathered, no duplicates
+
+
+def test_fuse_fits_weights_on_validation(signs, tmp_path, capsys):
+    scores = []
+    for modality in ("J", "B"):
+        config = small_config(tmp_path / f"{modality}.yaml", signs, data={"val_split": "group/signer04",
+                                                                          "modality": modality},
+                              schedule={"epochs": 2})
+        assert main(["train", str(config), "--out", str(tmp_path / modality), "--quiet"]) == 0
+        scores.append(str(tmp_path / modality / "scores.safetensors"))
+    out = tmp_path / "fused.json"
+    capsys.readouterr()
+    assert main(["fuse", *scores, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fitted weights" in printed and "equal weights" in printed
+    report = json.loads(out.read_text())
+    assert len(report["weights"]) == 2 and all(w >= 0 for w in report["weights"])
+    assert "validation" in report["method"]
+
+
+def test_fuse_refuses_scores_without_validation(signs, tmp_path, capsys):
+    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 1})
+    assert main(["train", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["fuse", str(tmp_path / "run" / "scores.safetensors")] * 2) == 2
+    assert "never on test" in capsys.readouterr().err
+
+
+def test_cross_validation_holds_out_whole_groups(signs, tmp_path, capsys):
+    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 1})
+    out = tmp_path / "cv"
+    capsys.readouterr()
+    assert main(["cv", str(config), "--folds", "2", "--out", str(out), "--quiet"]) == 0
+    assert "+-" in capsys.readouterr().out
+    summary = json.loads((out / "cv.json").read_text())
+    assert [f["test_groups"] for f in summary["folds"]] == [["signer00", "signer02"], ["signer01", "signer03"]]
+    for fold in summary["folds"]:
+        saved = yaml.safe_load((out / f"fold{fold['fold']}" / "config.yaml").read_text())
+        held_out = {f"group/{g}" for g in fold["test_groups"]}
+        assert not held_out & set(saved["data"]["train_split"].split("+"))
+        assert set(saved["data"]["test_split"].split("+")) == held_out
+    assert summary["mean"] == pytest.approx(np.mean([f["test_top1"] for f in summary["folds"]]))
+
+
+def test_bad_configs_fail_before_training_and_name_the_problem(signs, tmp_path, capsys):
+    def error(*args) -> str:
+        capsys.readouterr()
+        assert main(list(args)) == 2
+        return capsys.readouterr().err
+
+    config = small_config(tmp_path / "tiny.yaml", signs)
+    assert "optim" in error("train", str(config), "--set", "optim.lrr=1", "--out", str(tmp_path / "a"))
+    assert "lrr" in error("train", str(config), "--set", "optim.lrr=1", "--out", str(tmp_path / "a"))
+    missing = small_config(tmp_path / "missing.yaml", tmp_path / "nowhere.bhd")
+    assert "nowhere.bhd" in error("train", str(missing), "--out", str(tmp_path / "b"))
+    assert "num_classes" in error("train", str(config), "--set", "data.num_classes=60", "--out", str(tmp_path / "c"))
+    assert "no split" in error("train", str(config), "--set", "data.test_split=xsub/test", "--out", str(tmp_path / "d"))
+    assert "tiny.yaml" in error("train", str(config), "--set", "model.variant=C", "--out", str(tmp_path / "e"))
+    assert "section.key=value" in error("train", str(config), "--set", "novalue", "--out", str(tmp_path / "f"))
+    assert not any((tmp_path / d).exists() for d in "abcdef")  # nothing started
+    with pytest.raises(ConfigError, match="recipe"):
+        load_config(config, recipe="gpu")
+
+
+def test_checkpoint_round_trip_and_mismatch(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(5, 3)).sum().backward()
+    optimizer.step()
+    save_checkpoint(tmp_path / "ck", model, optimizer, {"epoch": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.json", "ck.safetensors"]  # no temporary left
+    other = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    other_opt = torch.optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
+    assert load_checkpoint(tmp_path / "ck.safetensors", other, other_opt)["epoch"] == 2
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    assert torch.equal(optimizer.state_dict()["state"][0]["momentum_buffer"],
+                       other_opt.state_dict()["state"][0]["momentum_buffer"])
+    with pytest.raises(DataFormatError, match="another model config"):
+        load_checkpoint(tmp_path / "ck", torch.nn.Linear(3, 5))
+
+
+def test_event_file_round_trip(tmp_path):
+    writer = EventWriter(tmp_path)
+    writer.scalars(1, {"loss": 0.5, "acc": 0.25})
+    writer.scalars(2, {"loss": 0.25})
+    writer.close()
+    assert read_scalars(writer.path) == [(1, "loss", 0.5), (1, "acc", 0.25), (2, "loss", 0.25)]
