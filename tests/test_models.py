@@ -13,7 +13,7 @@ from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, bui
 from bharnet.models.attention import Route
 from bharnet.models.bharnet import PassThrough
 from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
-from bharnet.models.pooling import PoolingAttention, global_average
+from bharnet.models.pooling import PoolingAttention
 from bharnet.models.temporal import DeformableTemporalConv
 
 # a 4-block model: trunk = block 1, exchanges after blocks 2 and 4
