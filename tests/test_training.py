@@ -86,21 +86,26 @@ def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:
                              "--quiet", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _epoch_of(checkpoint: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(str(checkpoint), framework="np") as f:
+        return json.loads(f.metadata()["bharnet_checkpoint"])["epoch"]
+
+
 def test_killed_run_resumes_to_the_uninterrupted_result(signs, tmp_path):
     config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 4})
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main(["train", str(config), "--out", str(straight), "--quiet"]) == 0
 
     process = _train_process(config, killed)
-    last = killed / "checkpoints" / "last.json"
+    last = killed / "checkpoints" / "last.safetensors"
     deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if last.exists() and json.loads(last.read_text())["epoch"] >= 1:
-            break
+    while time.time() < deadline and process.poll() is None and not last.exists():
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    stopped_at = json.loads(last.read_text())["epoch"]
+    stopped_at = _epoch_of(last)
     assert stopped_at < 4, "the run finished before it could be killed"
     # a second plain train would overwrite it: refused
     assert main(["train", str(config), "--out", str(killed), "--quiet"]) == 2

@@ -1,5 +1,7 @@
-"""Checkpoints: tensors in safetensors (model, optimizer state), everything else in a json beside it, both
-written to a temporary name and renamed, so a crash never leaves a half-written checkpoint."""
+"""Checkpoints: one safetensors file holds the tensors (model, optimizer state) and, in its metadata, the
+json state (epoch, config, history, ...); it is written to a temporary name and renamed, so a crash leaves
+either the old checkpoint or the new one, never a mix. The same json is also written beside it, for people
+and tools."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from bharnet.errors import DataFormatError
 
 MODEL, OPTIMIZER = "model/", "optimizer/"
+STATE = "bharnet_checkpoint"
 
 
 def _atomic(path: Path, write) -> None:
@@ -40,9 +43,9 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
                 else:
                     scalars.setdefault(str(pid), {})[key] = value
         meta["optimizer"] = {"param_groups": opt["param_groups"], "scalars": scalars}
-    # json first: a safetensors file without its json is never picked up as complete
-    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
-    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp)))
+    text = json.dumps(meta, indent=1)
+    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp), {STATE: text}))
+    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
@@ -51,15 +54,15 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     stem = Path(path)
     if stem.suffix in (".json", ".safetensors"):
         stem = stem.with_suffix("")
-    weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-    for required in (weights, meta_path):
-        if not required.is_file():
-            raise DataFormatError(required, "checkpoint file not found (a checkpoint is a .safetensors + .json pair)")
+    weights = stem.with_suffix(".safetensors")
+    if not weights.is_file():
+        raise DataFormatError(weights, "checkpoint file not found")
     try:
+        with safe_open(str(weights), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})[STATE])
         tensors = load_file(str(weights), device=str(device))
-        meta = json.loads(meta_path.read_text())
-    except (SafetensorError, OSError, json.JSONDecodeError) as error:
-        raise DataFormatError(weights, f"unreadable checkpoint ({error})") from None
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as error:
+        raise DataFormatError(weights, f"not a bharnet checkpoint ({error})") from None
     model_state = {k[len(MODEL):]: v for k, v in tensors.items() if k.startswith(MODEL)}
     missing, unexpected = model.load_state_dict(model_state, strict=False)
     if missing or unexpected:

@@ -40,7 +40,7 @@ def cross_validate(config: ExperimentConfig, folds: int, out: Path, progress: bo
                                    test_split="+".join(f"group/{g}" for g in held_out), val_split="")
         fold_config = config.replace(data=data, name=f"{config.name}-fold{fold}")
         run = out / f"fold{fold}"
-        resume = (run / "checkpoints" / "last.json").exists()
+        resume = (run / "checkpoints" / "last.safetensors").exists()
         metrics = Trainer(fold_config, run, resume=resume, progress=progress).fit()
         results.append({"fold": fold, "test_groups": held_out, "test_top1": metrics["fused"]["top1"],
                         "per_head": {h: m["top1"] for h, m in metrics.items()}})

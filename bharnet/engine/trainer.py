@@ -199,7 +199,7 @@ class Trainer:
         checkpoint = self.run_dir / "checkpoints" / "last"
         if resume:
             self._resume(checkpoint)
-        elif checkpoint.with_suffix(".json").exists():
+        elif checkpoint.with_suffix(".safetensors").exists():
             raise ConfigError(f"{self.run_dir} already holds a run: pass --resume to continue it, or pick --out")
 
     # ------------------------------------------------------------------ state
