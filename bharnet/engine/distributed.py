@@ -60,11 +60,11 @@ def shutdown(group: ProcessGroup) -> None:
         dist.destroy_process_group()
 
 
-def resolve_device(name: str, group: ProcessGroup) -> torch.device:
+def resolve_device(name: str, group: ProcessGroup | None = None) -> torch.device:
     """``auto``: CUDA when present (one GPU per local rank), else CPU."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
     if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", group.local_rank)
+        device = torch.device("cuda", group.local_rank if group else 0)
     return device

@@ -110,11 +110,11 @@ class Experiment:
     def eval_batch(self) -> int:
         return self.config.train.eval_batch_size or self.config.train.batch_size
 
-    def loader(self, dataset, batch_size: int, sampler=None, shuffle_seed_epoch: bool = False) -> DataLoader:
-        workers = self.config.train.workers
-        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                          pin_memory=self.device.type == "cuda", persistent_workers=False,
-                          drop_last=shuffle_seed_epoch and len(dataset) >= batch_size * self.group.world_size)
+    def loader(self, dataset, batch_size: int, sampler=None, drop_last: bool = False) -> DataLoader:
+        """``drop_last`` (training): a last batch of one sample would break BatchNorm."""
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=self.config.train.workers,
+                          pin_memory=self.device.type == "cuda",
+                          drop_last=drop_last and len(dataset) >= batch_size * self.group.world_size)
 
     def autocast(self):
         enabled = self.config.train.amp and self.device.type == "cuda"
@@ -167,9 +167,7 @@ class Trainer:
     checkpoints/last and checkpoints/best (safetensors + json), and the final test scores."""
 
     def __init__(self, config: ExperimentConfig, run_dir: Path, resume: bool = False, progress: bool = True):
-        self.group = distributed.init_from_environment(
-            "cuda" if config.train.device.startswith("cuda") or (
-                config.train.device == "auto" and torch.cuda.is_available()) else "cpu")
+        self.group = distributed.init_from_environment(distributed.resolve_device(config.train.device).type)
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
         world = self.group.world_size
