@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _config_arguments(p)
     p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint (.safetensors, .json or stem)")
-    p.add_argument("--out", type=Path, help="output folder (default: eval/ beside the checkpoint's run)")
+    p.add_argument("--out", type=Path, help="output folder (default: <run folder>/eval-<checkpoint name>)")
     p.set_defaults(run=run_eval)
 
     p = commands.add_parser(
@@ -54,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scores", nargs="+", metavar="SCORES", help="score files (.safetensors)")
     p.add_argument("--head", default="fused", help="which head of each file to fuse (default fused)")
-    p.add_argument("--out", type=Path, help="write the fused test scores and weights here (.json)")
+    p.add_argument("--out", type=Path, help="write the method, weights and table here (.json)")
     p.set_defaults(run=run_fuse)
 
     p = commands.add_parser(
