@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -40,7 +40,7 @@ def confusion_matrix(confusion: np.ndarray, classes: Sequence[str], path: Path, 
                             color="white" if rows[i, j] > 0.5 else "black", fontsize=8)
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title(title or "confusion matrix (rows: recall)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def learning_curves(history: list[dict], path: Path, title: str = "") -> Path:
@@ -57,7 +57,7 @@ def learning_curves(history: list[dict], path: Path, title: str = "") -> Path:
     acc_ax.set_ylim(0, 1.02)
     acc_ax.legend(fontsize=8)
     fig.suptitle(title or "learning curves")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def per_class_bars(per_class: dict[str, np.ndarray], classes: Sequence[str], path: Path, title: str = "") -> Path:
@@ -73,12 +73,11 @@ def per_class_bars(per_class: dict[str, np.ndarray], classes: Sequence[str], pat
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8)
     ax.set_title(title or "per-class accuracy")
-    return _save(fig, path)
+    return save(fig, path)
 
 
-def accuracy_curves(levels: Sequence[float], curves: dict[str, Sequence[float]], path: Path, xlabel: str,
-                    title: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str) -> None:
+    """Accuracy vs level, a line per model, on ``ax``."""
     for name, values in curves.items():
         ax.plot(levels, values, marker="o", label=name)
     ax.set_xlabel(xlabel)
@@ -86,5 +85,3 @@ def accuracy_curves(levels: Sequence[float], curves: dict[str, Sequence[float]],
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(title)
-    return _save(fig, path)

@@ -78,6 +78,23 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     meta, splits = load_scores(out / "scores.safetensors")
     assert set(splits) == {"val", "test"} and meta["classes"] == ["hello", "thanks", "iloveyou"]
     assert splits["test"]["heads/fused"].shape == (90, 3)
+    assert metrics["fused"]["hands_missing_samples"] >= 0 and "hands_missing_top1" in metrics["fused"]
+
+    robust = tmp_path / "robust"
+    capsys.readouterr()
+    assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last"),
+                 str(run / "checkpoints" / "best"), "--noise", "0,0.1", "--frame-drop", "0,0.5",
+                 "--hands-missing", "0,1", "--out", str(robust), "--quiet"]) == 0
+    report = json.loads((robust / "robustness.json").read_text())
+    assert report["levels"] == {"noise": [0, 0.1], "frame_drop": [0, 0.5], "hands_missing": [0, 1]}
+    assert len(report["top1"]) == 2  # the same model name twice is told apart by its config path
+    clean = next(iter(report["top1"].values()))
+    assert clean["noise"][0] == clean["frame_drop"][0] == pytest.approx(result["test_top1"])
+    assert all(0 <= v <= 1 for results in report["top1"].values() for vs in results.values() for v in vs)
+    assert len((robust / "robustness.csv").read_text().splitlines()) == 1 + 2 * 6
+    assert (robust / "robustness.png").stat().st_size > 10000
+    assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last")]) == 2
+    assert "2 configs but 1 checkpoints" in capsys.readouterr().err
 
 
 def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:

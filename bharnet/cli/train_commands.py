@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bharnet.cli.model_commands import add_config_arguments, format_table
 from bharnet.config import load_config
+from bharnet.data.corruptions import DEFAULT_LEVELS
 
 
 def _config_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,6 +71,65 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="folder for the fold runs (default runs/<config name>-cv<K>)")
     p.set_defaults(run=run_cv)
 
+    _register_robustness(commands)
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 0,0.1,0.2") from None
+
+
+def _register_robustness(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "robustness", help="accuracy under keypoint noise, frame drop and lost hands, per model, with a plot",
+        description="Evaluates each CONFIG with its --checkpoint (given in the same order) on the test split "
+        "corrupted before preprocessing: Gaussian keypoint noise (std as a fraction of the person's size), "
+        "random frame drop, and both hands removed in a fraction of frames. Writes robustness.json, "
+        "robustness.csv and robustness.png (a panel per corruption, a line per model) into --out. "
+        "Corruptions are seeded by train.seed and the sample, so every model sees the same corrupted data.",
+    )
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="experiment YAML file(s)")
+    p.add_argument("--checkpoint", nargs="+", required=True, type=Path,
+                   help="one checkpoint per CONFIG (.safetensors, .json or stem)")
+    p.add_argument("--recipe", default="", help="apply a named recipe of each config (e.g. cpu)")
+    add_config_arguments(p)
+    for kind, flag in (("noise", "--noise"), ("frame_drop", "--frame-drop"), ("hands_missing", "--hands-missing")):
+        default = ",".join(f"{v:g}" for v in DEFAULT_LEVELS[kind])
+        p.add_argument(flag, type=_levels, default=DEFAULT_LEVELS[kind], help=f"levels (default {default})")
+    p.add_argument("--out", type=Path, default=Path("runs/robustness"), help="output folder (default %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=run_robustness)
+
+
+def run_robustness(args: argparse.Namespace) -> int:
+    from bharnet.engine.checkpoint import load_checkpoint
+    from bharnet.engine.robustness import corrupted_accuracy, write_robustness
+    from bharnet.engine.trainer import Experiment
+    from bharnet.errors import ConfigError
+
+    if len(args.checkpoint) != len(args.configs):
+        raise ConfigError(f"{len(args.configs)} configs but {len(args.checkpoint)} checkpoints; give one each")
+    requested = {"noise": args.noise, "frame_drop": args.frame_drop, "hands_missing": args.hands_missing}
+    models: dict[str, dict[str, list[float]]] = {}
+    levels: dict | None = None
+    for path, checkpoint in zip(args.configs, args.checkpoint, strict=True):
+        experiment = Experiment(load_config(path, args.overrides, args.recipe))
+        load_checkpoint(checkpoint, experiment.model, device=experiment.device)
+        if levels is None:  # a dataset without hands cannot lose them: that panel is left out
+            has_hands = experiment.test_set.split.has_hands
+            levels = {k: v for k, v in requested.items() if v and (k != "hands_missing" or has_hands)}
+        name = experiment.config.model.name
+        models[name if name not in models else f"{name} ({path})"] = corrupted_accuracy(
+            experiment, levels, progress=not args.quiet)
+    write_robustness(args.out, levels, models, "accuracy under corruption (test split)")
+    header = ["model", *(f"{kind} {level:g}" for kind, values in levels.items() for level in values)]
+    rows = [[name, *(f"{v:.3f}" for kind in levels for v in results[kind])] for name, results in models.items()]
+    print(format_table(header, rows))
+    print(f"written to {args.out}")
+    return 0
+
 
 def run_train(args: argparse.Namespace) -> int:
     from bharnet.engine.trainer import Trainer
@@ -100,8 +160,10 @@ def run_eval(args: argparse.Namespace) -> int:
     save_scores(out / "scores.safetensors", predictions, experiment)
     summary = write_report(out, predictions["test"], experiment, state.get("history"))
     rows = [[head, f"{m['top1']:.4f}", f"{m['top5']:.4f}", f"{m['mean_class']:.4f}",
-             f"{m['subset_top1']:.4f}" if "subset_top1" in m else "-"] for head, m in summary.items()]
-    print(format_table(["head", "top-1", "top-5", "mean class", "hand classes"], rows))
+             f"{m['subset_top1']:.4f}" if "subset_top1" in m else "-",
+             f"{m['hands_missing_top1']:.4f} ({m['hands_missing_samples']})" if "hands_missing_top1" in m else "-"]
+            for head, m in summary.items()]
+    print(format_table(["head", "top-1", "top-5", "mean class", "hand classes", "hands mostly missing (n)"], rows))
     print(f"written to {out}")
     return 0
 
@@ -127,4 +189,7 @@ def run_cv(args: argparse.Namespace) -> int:
     rows = [[str(f["fold"]), ",".join(f["test_groups"]), f"{f['test_top1']:.4f}"] for f in summary["folds"]]
     print(format_table(["fold", "held-out groups", "test top-1"], rows))
     print(f"mean {summary['mean']:.4f} +- {summary['std']:.4f} (std over {len(rows)} folds); written to {out}")
+    if "hands_missing" in summary:
+        missing = summary["hands_missing"]
+        print(f"test samples with hands missing in most frames: {missing['samples']}, top-1 {missing['top1']:.4f}")
     return 0

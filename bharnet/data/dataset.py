@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +10,19 @@ import torch
 from torch.utils.data import Dataset
 
 from bharnet.data.pipeline import BodyHandPipeline, PipelineConfig
+from bharnet.data.sample import Sample
 from bharnet.data.store import DatasetFile
 from bharnet.skeleton import body_hand_split
+
+
+def hand_presence(file: DatasetFile, indices: Sequence[int]) -> np.ndarray:
+    """Per sample, the fraction of its frames in which at least one hand of its first person is detected
+    (NaN for a layout without hands)."""
+    split = body_hand_split(file.layout_name)
+    if not split.has_hands:
+        return np.full(len(indices), np.nan)
+    hand_joints = list(split.left_hand + split.right_hand)
+    return np.array([(file[int(i)].scores[0][:, hand_joints] > 0).any(1).mean() for i in indices])
 
 
 class BodyHandDataset(Dataset):
@@ -20,7 +31,8 @@ class BodyHandDataset(Dataset):
     ``split`` is a split name of the file, ``'all'``, or several joined by '+'. Random augmentation is
     drawn from a generator seeded by (seed, epoch, sample index), so results do not depend on the number
     of DataLoader workers and a resumed run sees the same data; call :meth:`set_epoch` each epoch.
-    A source without hand joints yields hands with V = 0.
+    A source without hand joints yields hands with V = 0. ``corruption`` (see :mod:`bharnet.data.corruptions`)
+    alters each raw sample first, with its own generator seeded by (seed, sample index).
     """
 
     def __init__(
@@ -30,6 +42,7 @@ class BodyHandDataset(Dataset):
         config: PipelineConfig | None = None,
         train: bool = False,
         seed: int = 0,
+        corruption: Callable[[Sample, np.random.Generator], Sample] | None = None,
     ):
         self.file = path if isinstance(path, DatasetFile) else DatasetFile(path)
         self.indices = self.file.split_indices(split)
@@ -38,6 +51,7 @@ class BodyHandDataset(Dataset):
         self.pipeline = BodyHandPipeline(self.split, self.config, train)
         self.seed = seed
         self.epoch = 0
+        self.corruption = corruption
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -64,6 +78,8 @@ class BodyHandDataset(Dataset):
     def __getitem__(self, position: int):
         index = int(self.indices[position])
         sample = self.file[index]
+        if self.corruption is not None:
+            sample = self.corruption(sample, np.random.default_rng([self.seed, index, 1]))
         rng = np.random.default_rng([self.seed, self.epoch, index])
         body, hands = self.pipeline(sample, rng)
         return torch.from_numpy(body), torch.from_numpy(hands), torch.tensor(sample.label, dtype=torch.int64)

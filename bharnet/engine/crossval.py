@@ -42,11 +42,18 @@ def cross_validate(config: ExperimentConfig, folds: int, out: Path, progress: bo
         run = out / f"fold{fold}"
         resume = (run / "checkpoints" / "last.safetensors").exists()
         metrics = Trainer(fold_config, run, resume=resume, progress=progress).fit()
-        results.append({"fold": fold, "test_groups": held_out, "test_top1": metrics["fused"]["top1"],
-                        "per_head": {h: m["top1"] for h, m in metrics.items()}})
+        fused = metrics["fused"]
+        results.append({"fold": fold, "test_groups": held_out, "test_top1": fused["top1"],
+                        "per_head": {h: m["top1"] for h, m in metrics.items()},
+                        **({"hands_missing": [fused["hands_missing_top1"], fused["hands_missing_samples"]]}
+                           if "hands_missing_top1" in fused else {})})
     accuracies = np.array([r["test_top1"] for r in results])
     summary = {"config": config.name, "folds": results, "mean": float(accuracies.mean()),
                "std": float(accuracies.std(ddof=1)) if len(accuracies) > 1 else 0.0}
+    if all("hands_missing" in r for r in results):  # pooled over folds: every sample counted once
+        correct = sum(top1 * n for (top1, n) in (r["hands_missing"] for r in results) if n)
+        total = sum(r["hands_missing"][1] for r in results)
+        summary["hands_missing"] = {"top1": correct / total if total else float("nan"), "samples": total}
     out.mkdir(parents=True, exist_ok=True)
     (out / "cv.json").write_text(json.dumps(summary, indent=1))
     return summary

@@ -60,7 +60,7 @@ def write_report(folder: Path, predictions: Predictions, experiment: Experiment,
     """metrics.json, per_class.csv, confusion.png, per_class.png (and learning_curves.png given a history)."""
     folder.mkdir(parents=True, exist_ok=True)
     classes = experiment.classes
-    metrics = predictions.metrics(len(classes), experiment.subset)
+    metrics = experiment.test_metrics(predictions)
     summary = {head: {k: v for k, v in m.items() if k not in ("per_class", "confusion")}
                for head, m in metrics.items()}
     (folder / "metrics.json").write_text(json.dumps(summary, indent=1))

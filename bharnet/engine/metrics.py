@@ -25,9 +25,11 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
 
 
-def summarize(scores: np.ndarray, labels: np.ndarray, classes: int, subset: list[int] | None = None) -> dict:
-    """top1, top5, mean class accuracy, per-class accuracy, confusion matrix, and accuracy on ``subset``
-    (class indices, e.g. the hand-intensive classes) when given."""
+def summarize(scores: np.ndarray, labels: np.ndarray, classes: int, subset: list[int] | None = None,
+              masks: dict[str, np.ndarray] | None = None) -> dict:
+    """top1, top5, mean class accuracy, per-class accuracy, confusion matrix, accuracy on ``subset``
+    (class indices, e.g. the hand-intensive classes) when given, and for each boolean sample mask in
+    ``masks`` its accuracy ``<name>_top1`` and size ``<name>_samples``."""
     predicted = scores.argmax(1)
     confusion = confusion_matrix(predicted, labels, classes)
     per_class = per_class_accuracy(confusion)
@@ -41,4 +43,7 @@ def summarize(scores: np.ndarray, labels: np.ndarray, classes: int, subset: list
     if subset:
         chosen = np.isin(labels, subset)
         out["subset_top1"] = float((predicted[chosen] == labels[chosen]).mean()) if chosen.any() else float("nan")
+    for name, chosen in (masks or {}).items():
+        out[f"{name}_top1"] = float((predicted[chosen] == labels[chosen]).mean()) if chosen.any() else float("nan")
+        out[f"{name}_samples"] = int(chosen.sum())
     return out

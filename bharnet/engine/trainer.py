@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
 from bharnet.config import ExperimentConfig, save_config
-from bharnet.data.dataset import BodyHandDataset
+from bharnet.data.dataset import BodyHandDataset, hand_presence
 from bharnet.engine import distributed
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
 from bharnet.engine.evaluation import save_scores, write_report
@@ -46,8 +46,9 @@ class Predictions:
     labels: np.ndarray
     indices: np.ndarray
 
-    def metrics(self, classes: int, subset: list[int] | None = None) -> dict[str, dict]:
-        return {name: summarize(scores, self.labels, classes, subset) for name, scores in self.heads.items()}
+    def metrics(self, classes: int, subset: list[int] | None = None,
+                masks: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
+        return {name: summarize(scores, self.labels, classes, subset, masks) for name, scores in self.heads.items()}
 
 
 def class_subset(config: ExperimentConfig, classes: list[str]) -> list[int]:
@@ -105,6 +106,15 @@ class Experiment:
                               f"{self.config.dataset_path()} ({error})") from None
         finally:
             self.model.train(was_training)
+
+    def test_metrics(self, predictions: Predictions) -> dict[str, dict]:
+        """Every head's metrics, with the hand-class subset and, when the data has hands, the accuracy on
+        the samples whose hands are missing in most frames (``hands_missing_top1``)."""
+        masks = {}
+        if self.train_set.split.has_hands:
+            presence = hand_presence(self.train_set.file, predictions.indices)
+            masks["hands_missing"] = presence < 0.5
+        return predictions.metrics(len(self.classes), self.subset, masks)
 
     @property
     def eval_batch(self) -> int:
@@ -305,13 +315,15 @@ class Trainer:
         """Scores, metrics and pictures of the final model on the test split (and val split when set)."""
         exp = self.experiment
         predictions = predict_splits(exp, self.model, self.progress)
-        metrics = predictions["test"].metrics(len(exp.classes), exp.subset)
+        metrics = exp.test_metrics(predictions["test"])
         if self.group.is_main:
             save_scores(self.run_dir / "scores.safetensors", predictions, exp)
             write_report(self.run_dir / "test", predictions["test"], exp, self.history)
             summary = {"name": self.config.name, "model": self.config.model.name, "epochs": self.epoch,
                        "test_top1": metrics["fused"]["top1"],
                        "test_top1_per_head": {h: m["top1"] for h, m in metrics.items()},
+                       "test_hands_missing": {h: [m["hands_missing_top1"], m["hands_missing_samples"]]
+                                              for h, m in metrics.items() if "hands_missing_top1" in m},
                        "best_val_top1": self.best if exp.val_set else None}
             (self.run_dir / "result.json").write_text(json.dumps(summary, indent=1))
         return metrics

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# N-UCLA cross-view (train views 1+2, test view 3), body stream, CPU budget recipe: the joint (J), bone (B),
+# joint-motion (JM) and bone-motion (BM) streams, then their late fusion.
+# Usage: benchmarks/nucla.sh [STREAM...]   (default: J B JM BM; runs in runs/nucla/<stream>)
+# Needs data/nucla.bhd:  bharnet convert ../shared/data/nucla/all_sqe --format nucla --out data/nucla.bhd
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BHARNET=${BHARNET:-.venv/bin/bharnet}
+streams=("$@")
+[ ${#streams[@]} -gt 0 ] || streams=(J B JM BM)
+for stream in "${streams[@]}"; do
+    config=configs/nucla_xview/$stream.yaml
+    [ "$stream" = J ] && config=configs/nucla_xview/base.yaml
+    resume=()
+    [ -f "runs/nucla/$stream/checkpoints/last.safetensors" ] && resume=(--resume)
+    start=$(date +%s)
+    "$BHARNET" train "$config" --recipe cpu --quiet --out "runs/nucla/$stream" "${resume[@]}"
+    echo "$stream: $(( $(date +%s) - start )) s wall"
+done
+scores=()
+for stream in J B JM BM; do
+    [ -f "runs/nucla/$stream/scores.safetensors" ] && scores+=("runs/nucla/$stream/scores.safetensors")
+done
+[ ${#scores[@]} -gt 1 ] && "$BHARNET" fuse "${scores[@]}" --out runs/nucla/fusion.json

@@ -1,0 +1,60 @@
+"""Accuracy of trained models under test-time corruptions, and its picture."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from bharnet import plots
+from bharnet.data.corruptions import KINDS, XLABELS, Corruption
+from bharnet.data.dataset import BodyHandDataset
+from bharnet.engine.metrics import summarize
+from bharnet.engine.trainer import Experiment
+
+
+def corrupted_accuracy(experiment: Experiment, levels: dict[str, Sequence[float]],
+                       progress: bool = False) -> dict[str, list[float]]:
+    """Fused top-1 on the test split per corruption kind and level (the clean score computed once)."""
+    config, base = experiment.config, experiment.test_set
+    clean = None
+    results: dict[str, list[float]] = {}
+    for kind, values in levels.items():
+        results[kind] = []
+        for level in values:
+            if level == 0 and clean is not None:
+                results[kind].append(clean)
+                continue
+            corruption = Corruption(kind, level, base.split)
+            dataset = BodyHandDataset(base.file, config.data.test_split, config.data.pipeline, train=False,
+                                      seed=config.train.seed, corruption=corruption)
+            predictions = experiment.predict(dataset, progress=progress, desc=f"{kind} {level:g}")
+            top1 = summarize(predictions.heads["fused"], predictions.labels, len(experiment.classes))["top1"]
+            if level == 0:
+                clean = top1
+            results[kind].append(top1)
+    return results
+
+
+def write_robustness(out: Path, levels: dict[str, Sequence[float]], models: dict[str, dict[str, list[float]]],
+                     title: str = "") -> None:
+    """robustness.json, robustness.csv (model, corruption, level, top1) and robustness.png (a panel per kind)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "robustness.json").write_text(json.dumps({"levels": levels, "top1": models}, indent=1))
+    with (out / "robustness.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "corruption", "level", "top1"])
+        for name, results in models.items():
+            for kind, values in results.items():
+                writer.writerows([name, kind, level, f"{top1:.4f}"] for level, top1 in zip(levels[kind], values,
+                                                                                             strict=True))
+    kinds = [k for k in KINDS if k in levels]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        plots.draw_curves(ax, levels[kind], {name: results[kind] for name, results in models.items()},
+                          XLABELS[kind])
+    fig.suptitle(title)
+    plots.save(fig, out / "robustness.png")
