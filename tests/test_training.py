@@ -178,13 +178,24 @@ def test_fuse_fits_weights_on_validation(signs, tmp_path, capsys):
     assert "validation" in report["method"]
 
 
-def test_fuse_refuses_scores_without_validation(signs, tmp_path, capsys):
+def test_fuse_without_validation_needs_fixed_weights(signs, tmp_path, capsys):
     config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 1, "warmup_epochs": 0})
     assert main(["train", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     capsys.readouterr()
     scores = str(tmp_path / "run" / "scores.safetensors")
     assert main(["fuse", scores, scores]) == 2
     assert "never on test" in capsys.readouterr().err
+    assert main(["fuse", scores, scores, "--weights", "1"]) == 2
+    assert "1 weights for 2 score files" in capsys.readouterr().err
+
+    out = tmp_path / "fixed.json"
+    assert main(["fuse", scores, scores, "--weights", "0.6,0.4", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "given weights" in table and "0.600 0.400" in table
+    report = json.loads(out.read_text())
+    single = report["table"][0]["test_top1"]
+    # one model fused with itself: any positive weights give its own argmax
+    assert report["table"][-1]["test_top1"] == pytest.approx(single) and "given" in report["method"]
 
 
 def test_cross_validation_holds_out_whole_groups(signs, tmp_path, capsys):

@@ -51,10 +51,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Each SCORES file comes from bharnet train/eval with the same dataset and splits. Fusion "
         "is log-linear: fused = sum_i w_i log p_i with w_i >= 0, the weights fit by minimizing the "
         "cross-entropy on the validation split (L-BFGS), then applied unchanged to the test split. Prints "
-        "validation and test top-1 per input, for equal weights, and for the fitted weights.",
+        "validation and test top-1 per input, for equal weights, and for the fitted weights. With --weights "
+        "the given weights are used as they are (no validation split needed).",
     )
     p.add_argument("scores", nargs="+", metavar="SCORES", help="score files (.safetensors)")
     p.add_argument("--head", default="fused", help="which head of each file to fuse (default fused)")
+    p.add_argument("--weights", type=_numbers,
+                   help="fixed weights, one per file (e.g. 1,1,1,1) instead of fitting them on validation; "
+                   "score files without validation scores then fuse on test alone")
     p.add_argument("--out", type=Path, help="write the method, weights and table here (.json)")
     p.set_defaults(run=run_fuse)
 
@@ -74,7 +78,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _register_robustness(commands)
 
 
-def _levels(text: str) -> tuple[float, ...]:
+def _numbers(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -97,7 +101,7 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
     add_config_arguments(p)
     for kind, flag in (("noise", "--noise"), ("frame_drop", "--frame-drop"), ("hands_missing", "--hands-missing")):
         default = ",".join(f"{v:g}" for v in DEFAULT_LEVELS[kind])
-        p.add_argument(flag, type=_levels, default=DEFAULT_LEVELS[kind], help=f"levels (default {default})")
+        p.add_argument(flag, type=_numbers, default=DEFAULT_LEVELS[kind], help=f"levels (default {default})")
     p.add_argument("--out", type=Path, default=Path("runs/robustness"), help="output folder (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run_robustness)
@@ -171,8 +175,9 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_fuse(args: argparse.Namespace) -> int:
     from bharnet.engine.late_fusion import fuse_score_files
 
-    report = fuse_score_files([Path(p) for p in args.scores], args.head)
-    rows = [[name, f"{val:.4f}", f"{test:.4f}", weight] for name, val, test, weight in report.rows]
+    report = fuse_score_files([Path(p) for p in args.scores], args.head, args.weights)
+    rows = [[name, "-" if val != val else f"{val:.4f}", f"{test:.4f}", weight]  # NaN: no validation split
+            for name, val, test, weight in report.rows]
     print(format_table(["input", "val top-1", "test top-1", "weight"], rows))
     if args.out:
         args.out.write_text(json.dumps(report.to_dict(), indent=1))

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from bharnet.engine.evaluation import load_scores
 from bharnet.engine.metrics import topk_accuracy
-from bharnet.errors import DataFormatError
+from bharnet.errors import ConfigError, DataFormatError
 
 
 def fit_weights(log_probs: list[np.ndarray], labels: np.ndarray, steps: int = 100) -> np.ndarray:
@@ -42,11 +42,14 @@ class FusionReport:
     weights: list[float]
     rows: list[tuple[str, float, float, str]] = field(default_factory=list)  # name, val top-1, test top-1, weight
     test_scores: np.ndarray | None = None
+    fitted: bool = True
 
     def to_dict(self) -> dict:
-        return {"method": "log-linear pooling, weights >= 0 fit on validation cross-entropy (L-BFGS)",
+        how = "fit on validation cross-entropy (L-BFGS)" if self.fitted else "given (--weights)"
+        return {"method": f"log-linear pooling, weights >= 0 {how}",
                 "inputs": self.inputs, "weights": self.weights,
-                "table": [{"input": r[0], "val_top1": r[1], "test_top1": r[2]} for r in self.rows]}
+                "table": [{"input": r[0], "val_top1": r[1] if r[1] == r[1] else None, "test_top1": r[2]}  # NaN: no val
+                          for r in self.rows]}
 
 
 def _log_probs(split: dict, head: str, path: Path) -> np.ndarray:
@@ -58,29 +61,45 @@ def _log_probs(split: dict, head: str, path: Path) -> np.ndarray:
     return scores.numpy() if head == "fused" else F.log_softmax(scores, -1).numpy()
 
 
-def fuse_score_files(paths: list[Path], head: str = "fused") -> FusionReport:
+def fuse_score_files(paths: list[Path], head: str = "fused", weights: list[float] | None = None) -> FusionReport:
+    """Fit the weights on validation, or apply the given fixed ``weights`` (validation then optional)."""
     loaded = [load_scores(p) for p in paths]
-    for path, (_, splits) in zip(paths, loaded, strict=True):
-        if "val" not in splits:
+    if weights is not None and len(weights) != len(paths):
+        raise ConfigError(f"--weights: {len(weights)} weights for {len(paths)} score files")
+    if weights is not None and min(weights) < 0:
+        raise ConfigError("--weights: weights must be >= 0")
+    has_val = ["val" in splits for _, splits in loaded]
+    for path, present in zip(paths, has_val, strict=True):
+        if not present and (weights is None or any(has_val)):
             raise DataFormatError(path, "has no validation scores: fusion weights are fit on validation, never on "
-                                  "test. Set data.val_split in the config and evaluate again")
+                                  "test. Set data.val_split in the config and evaluate again, or give fixed "
+                                  "--weights")
+    splits_used = ("val", "test") if all(has_val) else ("test",)
     reference = loaded[0][1]
     for path, (_, splits) in zip(paths[1:], loaded[1:], strict=True):
-        for split in ("val", "test"):
+        for split in splits_used:
             if splits[split]["names"] != reference[split]["names"]:
                 raise DataFormatError(path, f"its {split} samples differ from those of {paths[0]}")
-    val = [_log_probs(s["val"], head, p) for p, (_, s) in zip(paths, loaded, strict=True)]
-    test = [_log_probs(s["test"], head, p) for p, (_, s) in zip(paths, loaded, strict=True)]
-    val_labels, test_labels = reference["val"]["labels"], reference["test"]["labels"]
-    weights = fit_weights(val, val_labels)
-    report = FusionReport([str(p) for p in paths], [float(w) for w in weights])
-    for path, (meta, _), v, t in zip(paths, loaded, val, test, strict=True):
+    scores = {split: [_log_probs(s[split], head, p) for p, (_, s) in zip(paths, loaded, strict=True)]
+              for split in splits_used}
+    labels = {split: reference[split]["labels"] for split in splits_used}
+
+    def accuracy(split: str, fusion_weights: np.ndarray | None = None, single: int | None = None) -> float:
+        if split not in scores:
+            return float("nan")
+        fused = scores[split][single] if single is not None else combine(scores[split], fusion_weights)
+        return topk_accuracy(fused, labels[split])
+
+    chosen = np.asarray(weights, dtype=np.float64) if weights is not None else fit_weights(scores["val"],
+                                                                                          labels["val"])
+    report = FusionReport([str(p) for p in paths], [float(w) for w in chosen],
+                          fitted=weights is None)
+    for i, (path, (meta, _)) in enumerate(zip(paths, loaded, strict=True)):
         name = f"{path.name} ({meta.get('modality', '?')}, {meta.get('model', '?')})"
-        report.rows.append((name, topk_accuracy(v, val_labels), topk_accuracy(t, test_labels), "-"))
+        report.rows.append((name, accuracy("val", single=i), accuracy("test", single=i), "-"))
     equal = np.ones(len(paths))
-    report.rows.append(("equal weights", topk_accuracy(combine(val, equal), val_labels),
-                        topk_accuracy(combine(test, equal), test_labels), "1 each"))
-    report.test_scores = combine(test, weights)
-    report.rows.append(("fitted weights", topk_accuracy(combine(val, weights), val_labels),
-                        topk_accuracy(report.test_scores, test_labels), " ".join(f"{w:.3f}" for w in weights)))
+    report.rows.append(("equal weights", accuracy("val", equal), accuracy("test", equal), "1 each"))
+    report.test_scores = combine(scores["test"], chosen)
+    report.rows.append(("fitted weights" if weights is None else "given weights", accuracy("val", chosen),
+                        accuracy("test", chosen), " ".join(f"{w:.3f}" for w in chosen)))
     return report
