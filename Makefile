@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/bharnet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e .[dev]
+	$(BIN)/pip install -q -e .[dev,video]
 	touch $@
 
 venv: $(BIN)/bharnet

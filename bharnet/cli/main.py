@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bharnet import runtime
-from bharnet.cli import data_commands, model_commands, train_commands
+from bharnet.cli import data_commands, model_commands, train_commands, video_commands
 from bharnet.errors import BharnetError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.register(commands)
     model_commands.register(commands)
     train_commands.register(commands)
+    video_commands.register(commands)
     return parser
 
 

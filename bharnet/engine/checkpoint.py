@@ -48,20 +48,34 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Restore ``model`` (and ``optimizer``); returns the json state. ``path`` may name either file or the stem."""
+def _weights_file(path: str | Path) -> Path:
     stem = Path(path)
     if stem.suffix in (".json", ".safetensors"):
         stem = stem.with_suffix("")
     weights = stem.with_suffix(".safetensors")
     if not weights.is_file():
         raise DataFormatError(weights, "checkpoint file not found")
+    return weights
+
+
+def read_checkpoint_state(path: str | Path) -> dict[str, Any]:
+    """The json state of a checkpoint (config, classes, epoch, ...) without loading its tensors."""
+    weights = _weights_file(path)
     try:
         with safe_open(str(weights), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})[STATE])
-        tensors = load_file(str(weights), device=str(device))
+            return json.loads((f.metadata() or {})[STATE])
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as error:
+        raise DataFormatError(weights, f"not a bharnet checkpoint ({error})") from None
+
+
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Restore ``model`` (and ``optimizer``); returns the json state. ``path`` may name either file or the stem."""
+    weights = _weights_file(path)
+    meta = read_checkpoint_state(weights)
+    try:
+        tensors = load_file(str(weights), device=str(device))
+    except (SafetensorError, OSError) as error:
         raise DataFormatError(weights, f"not a bharnet checkpoint ({error})") from None
     model_state = {k[len(MODEL):]: v for k, v in tensors.items() if k.startswith(MODEL)}
     missing, unexpected = model.load_state_dict(model_state, strict=False)

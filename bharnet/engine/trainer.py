@@ -226,7 +226,9 @@ class Trainer:
     def _state(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "best": self.best, "history": self.history,
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "config": self.config.to_dict(), "classes": self.experiment.classes}
+                "config": self.config.to_dict(), "classes": self.experiment.classes,
+                "source_layout": self.experiment.spec.source_layout,
+                "coordinates": self.experiment.train_set.file.coordinates}
 
     def _write_logs(self, row: dict[str, Any]) -> None:
         tmp = self.run_dir / ".metrics.csv.tmp"

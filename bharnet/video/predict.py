@@ -1,0 +1,142 @@
+"""Sliding-window action prediction with a trained checkpoint, on keypoints or straight from video."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bharnet.config import from_dict
+from bharnet.data.pipeline import BodyHandPipeline
+from bharnet.data.sample import Sample
+from bharnet.engine.checkpoint import load_checkpoint, read_checkpoint_state
+from bharnet.errors import ConfigError, DataFormatError
+from bharnet.models import InputSpec, build_model
+from bharnet.skeleton import body_hand_split
+
+BUNDLED = {"neat11": "neat11.safetensors"}  # checkpoints shipped inside the package
+
+
+def resolve_checkpoint(name: str | Path) -> Path:
+    """A checkpoint path, or the name of a bundled one (``neat11``)."""
+    if str(name) in BUNDLED:
+        return Path(str(importlib.resources.files("bharnet.assets") / BUNDLED[str(name)]))
+    return Path(name)
+
+
+@dataclass
+class WindowPrediction:
+    start: int  # first frame (inclusive)
+    stop: int  # last frame (exclusive)
+    top: list[tuple[str, float]]  # (class, probability), best first
+
+    def text(self) -> str:
+        return ", ".join(f"{label} {p:.2f}" for label, p in self.top)
+
+
+class Predictor:
+    """A checkpoint with its preprocessing: ``probabilities(sample)`` for one clip, ``windows`` for a long one."""
+
+    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu", top_k: int = 3):
+        path = resolve_checkpoint(checkpoint)
+        state = read_checkpoint_state(path)
+        if "source_layout" not in state:
+            raise DataFormatError(path, "lacks the source layout (written by an older bharnet); retrain or "
+                                  "evaluate with bharnet eval instead")
+        self.config = from_dict(state["config"], source=str(path))
+        self.classes: list[str] = state["classes"]
+        self.layout = state["source_layout"]
+        pipeline = self.config.data.pipeline
+        spec = InputSpec.create(self.layout, pipeline, len(self.classes), state["coordinates"])
+        self.device = torch.device(device)
+        self.model = build_model(self.config.model, spec).to(self.device).eval()
+        load_checkpoint(path, self.model, device=self.device)
+        self.pipeline = BodyHandPipeline(body_hand_split(self.layout), pipeline, train=False)
+        self.window = pipeline.num_frames
+        self.top_k = min(top_k, len(self.classes))
+        self.name = path.stem
+
+    def check_layout(self, layout: str, source: str) -> None:
+        if layout != self.layout:
+            raise ConfigError(f"{source}: gives {layout} keypoints, but checkpoint {self.name} was trained on "
+                              f"{self.layout}")
+
+    @torch.no_grad()
+    def probabilities(self, samples: list[Sample]) -> np.ndarray:
+        """(N, K) class probabilities of the fused head, one row per clip."""
+        pairs = [self.pipeline(sample, None) for sample in samples]
+        body = torch.from_numpy(np.stack([b for b, _ in pairs])).to(self.device)
+        hands = torch.from_numpy(np.stack([h for _, h in pairs])).to(self.device)
+        return self.model(body, hands)["fused"].exp().cpu().numpy()
+
+    def top(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
+        order = np.argsort(-probabilities)[: self.top_k]
+        return [(self.classes[i], float(probabilities[i])) for i in order]
+
+    def windows(self, sample: Sample, window: int, stride: int) -> list[WindowPrediction]:
+        """Windows of ``window`` frames every ``stride`` frames (one window over the clip when shorter)."""
+        starts = window_starts(sample.num_frames, window, stride)
+        clips = [Sample(sample.keypoints[:, s:s + window], sample.scores[:, s:s + window], 0, sample.name)
+                 for s in starts]
+        probabilities = self.probabilities(clips)
+        return [WindowPrediction(s, min(s + window, sample.num_frames), self.top(p))
+                for s, p in zip(starts, probabilities, strict=True)]
+
+
+def window_starts(frames: int, window: int, stride: int) -> list[int]:
+    if window < 1 or stride < 1:
+        raise ConfigError(f"--window {window} and --stride {stride} must be positive")
+    if frames <= window:
+        return [0]
+    starts = list(range(0, frames - window + 1, stride))
+    if starts[-1] + window < frames:  # the tail gets its own window
+        starts.append(frames - window)
+    return starts
+
+
+class StreamingWindows:
+    """Frames pushed one at a time; a prediction every ``stride`` frames over the last ``window`` frames."""
+
+    def __init__(self, predictor: Predictor, window: int, stride: int):
+        window_starts(window, window, stride)  # validates
+        self.predictor, self.window, self.stride = predictor, window, stride
+        self.keypoints: deque[np.ndarray] = deque(maxlen=window)
+        self.scores: deque[np.ndarray] = deque(maxlen=window)
+        self.count = 0
+
+    def push(self, keypoints: np.ndarray, scores: np.ndarray) -> WindowPrediction | None:
+        self.keypoints.append(keypoints)
+        self.scores.append(scores)
+        self.count += 1
+        full = len(self.keypoints) == self.window
+        if full and (self.count - self.window) % self.stride == 0:
+            return self.predict()
+        return None
+
+    def predict(self) -> WindowPrediction | None:
+        """The current window (also a short clip's only window at its end)."""
+        if not self.keypoints or not np.any(self.scores):
+            return None
+        clip = Sample(np.stack(self.keypoints)[None], np.stack(self.scores)[None], 0, "stream")
+        top = self.predictor.top(self.predictor.probabilities([clip])[0])
+        return WindowPrediction(self.count - len(self.keypoints), self.count, top)
+
+
+def iterate_video_predictions(predictor: Predictor, frames, window: int, stride: int
+                              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, WindowPrediction | None]]:
+    """(frame, keypoints, scores, prediction made at this frame or None) for each frame of a FrameSource."""
+    from bharnet.video.detectors import HolisticDetector
+
+    predictor.check_layout("mediapipe_holistic75", frames.source)
+    stream = StreamingWindows(predictor, window, stride)
+    with HolisticDetector() as detect:
+        for frame in frames:
+            found = detect(frame)
+            yield frame, found.keypoints, found.scores, stream.push(found.keypoints, found.scores)
+    if stream.count < window:
+        yield None, None, None, stream.predict()
