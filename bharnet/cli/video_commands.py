@@ -66,7 +66,7 @@ def run_extract(args: argparse.Namespace) -> int:
         raise VideoError(args.out, "--skeletons writes a dataset file; --format mediapipe does not apply")
     jobs = plan_jobs(args.input, args.out, args.skeletons)
     start = time.perf_counter()
-    failures = run_jobs(jobs, args.workers, progress=not args.quiet)
+    failures, extracted = run_jobs(jobs, args.workers, progress=not args.quiet)
     seconds = time.perf_counter() - start
     if failures and len(jobs) == 1:
         raise VideoError(args.input, failures[0].split(": ", 1)[-1]) if args.input.is_file() else \
@@ -74,12 +74,14 @@ def run_extract(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"skipped: {failure}")
     written, counts = write_output(jobs, args.out, args.format)
-    rows = [[c["video"], str(c["frames"]), str(c["person"]), str(c["one_hand"])] for c in counts]
+    rows = [[c["video"].name, str(c["frames"]), str(c["person"]), str(c["one_hand"])] for c in counts]
     if len(rows) > 20:
         rows = rows[:10] + [["...", "", "", ""]] + rows[-10:]
     print(format_table(["video", "frames", "with person", "with a hand"], rows))
     frames = sum(c["frames"] for c in counts)
-    print(f"{written} of {len(jobs)} videos, {frames} frames written to {args.out}; this run took {seconds:.1f} s")
+    new_frames = sum(c["frames"] for c in counts if c["video"] in extracted)
+    print(f"{written} of {len(jobs)} videos, {frames} frames written to {args.out}; this run extracted "
+          f"{new_frames} frames in {seconds:.1f} s ({new_frames / max(seconds, 1e-9):.1f} frames/s)")
     if not args.keep_parts and not failures:
         remove_cache(args.out)
     return 1 if failures else 0

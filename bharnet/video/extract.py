@@ -186,12 +186,13 @@ def plan_jobs(source: Path, out: Path, skeletons: Path | None = None) -> list[Jo
     return jobs
 
 
-def run_jobs(jobs: list[Job], workers: int, progress: bool = True) -> list[str]:
-    """Extract every job whose cache is missing; returns one message per failed video."""
+def run_jobs(jobs: list[Job], workers: int, progress: bool = True) -> tuple[list[str], set[Path]]:
+    """Extract every job whose cache is missing; returns one message per failed video and the videos
+    extracted by this call."""
     todo = [job for job in jobs if not job.cache.is_file()]
     if len(jobs) - len(todo):
         print(f"resuming: {len(jobs) - len(todo)} of {len(jobs)} videos already extracted")
-    failures = []
+    failures: list[str] = []
     bar = tqdm(total=len(todo), desc="videos", unit="video", disable=not progress or len(todo) <= 1)
     if workers > 1 and len(todo) > 1:
         with multiprocessing.get_context("spawn").Pool(min(workers, len(todo))) as pool:
@@ -205,7 +206,7 @@ def run_jobs(jobs: list[Job], workers: int, progress: bool = True) -> list[str]:
             failures += [error] if error else []
             bar.update()
     bar.close()
-    return failures
+    return failures, {job.video for job in todo if job.cache.is_file()}
 
 
 def write_output(jobs: list[Job], out: Path, layout_format: str) -> tuple[int, list[dict]]:
@@ -227,7 +228,7 @@ def write_output(jobs: list[Job], out: Path, layout_format: str) -> tuple[int, l
         samples = [k.sample(job.cache.stem, classes.index(job.label), {"video": job.video.name}) for job, k in found]
         splits = {f"class/{c}": [i for i, (job, _) in enumerate(found) if job.label == c] for c in classes}
         write_dataset(out, samples, classes, splits, HOLISTIC_LAYOUT, {"format": "mediapipe-holistic-video"})
-    return len(done), [{"video": job.video.name, **k.counts()} for job, k in found]
+    return len(done), [{"video": job.video, **k.counts()} for job, k in found]
 
 
 def _write_ntu(done: list[Job], out: Path) -> list[dict]:
@@ -236,7 +237,7 @@ def _write_ntu(done: list[Job], out: Path) -> list[dict]:
         sample = read_ntu_cache(job)
         samples.append(sample)
         hands = sample.scores[..., 25:].any(-1)  # (M, T)
-        counts.append({"video": job.video.name, "frames": sample.num_frames,
+        counts.append({"video": job.video, "frames": sample.num_frames,
                        "person": int(sample.scores[..., :25].any(-1).any(0).sum()),
                        "one_hand": int(hands.any(0).sum())})
     names = [s.name for s in samples]
