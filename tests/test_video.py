@@ -180,3 +180,21 @@ def test_predict_refuses_keypoints_of_another_layout(converted, capsys):
     assert main(["predict", str(converted("nucla")[0])]) == 2
     assert "gives nucla20 keypoints, but checkpoint neat11 was trained on mediapipe_holistic75" in \
         capsys.readouterr().err
+
+
+def test_predict_on_a_folder_of_frames(videos, tmp_path, capsys, cv2):
+    capture = cv2.VideoCapture(str(videos / "msl150" / "yo_001.mp4"))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in range(20):
+        ok, frame = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"{t:04d}.jpg"), frame)
+    capture.release()
+    capsys.readouterr()
+    assert main(["predict", str(folder), "--window", "10", "--stride", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "frames 0-10:" in printed and "frames 10-20:" in printed and "20 frames (20 with a person)" in printed
+    (folder / "0000.jpg").write_bytes(b"broken")
+    assert main(["predict", str(folder)]) == 2
+    assert "0000.jpg: cannot be read as an image" in capsys.readouterr().err
