@@ -21,4 +21,8 @@ scores=()
 for stream in J B JM BM; do
     [ -f "runs/nucla/$stream/scores.safetensors" ] && scores+=("runs/nucla/$stream/scores.safetensors")
 done
-[ ${#scores[@]} -gt 1 ] && "$BHARNET" fuse "${scores[@]}" --out runs/nucla/fusion.json
+# N-UCLA has no validation split, so the streams are fused with fixed equal weights, never fit on test
+if [ ${#scores[@]} -gt 1 ]; then
+    weights=$(printf '1,%.0s' "${scores[@]}")
+    "$BHARNET" fuse "${scores[@]}" --weights "${weights%,}" --out runs/nucla/fusion.json
+fi
