@@ -3,6 +3,7 @@
 # joint-motion (JM) and bone-motion (BM) streams, then their late fusion.
 # Usage: benchmarks/nucla.sh [STREAM...]   (default: J B JM BM; runs in runs/nucla/<stream>)
 # Needs data/nucla.bhd:  bharnet convert ../shared/data/nucla/all_sqe --format nucla --out data/nucla.bhd
+# BHARNET_ARGS: extra arguments for every run, e.g. "--set train.threads=1" to run two scripts side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BHARNET=${BHARNET:-.venv/bin/bharnet}
@@ -14,7 +15,7 @@ for stream in "${streams[@]}"; do
     resume=()
     [ -f "runs/nucla/$stream/checkpoints/last.safetensors" ] && resume=(--resume)
     start=$(date +%s)
-    "$BHARNET" train "$config" --recipe cpu --quiet --out "runs/nucla/$stream" "${resume[@]}"
+    "$BHARNET" train "$config" --recipe cpu --quiet --out "runs/nucla/$stream" "${resume[@]}" ${BHARNET_ARGS:-}
     echo "$stream: $(( $(date +%s) - start )) s wall"
 done
 scores=()
