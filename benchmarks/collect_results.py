@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 RUNS = Path("runs")
-SIGNS_ORDER = ["body", "hand", "unified", "B", "B_noisy_or", "B_calibration_free", "E", "E_pam", "E_pam_noisy_or",
+SIGNS_ORDER = ["body", "hand", "unified", "B", "E", "E_pam", "E_pam_noisy_or",
                "E_pam_calibration_free"]
 
 
