@@ -140,11 +140,12 @@ def _predict_video(predictor, args: argparse.Namespace, window: int, stride: int
                 continue
             count += 1
             with_person += bool(scores[:33].any())
-            if writer or (args.snapshot and count - 1 == snapshot_at):
+            snapshot = args.snapshot and count - 1 == snapshot_at
+            if writer or snapshot:
                 drawn = draw_overlay(frame, keypoints, scores, predictor.layout, label)
                 if writer:
                     writer.write(drawn)
-                if args.snapshot and count - 1 == snapshot_at:
+                if snapshot:
                     save_png(args.snapshot, drawn)
     finally:
         if writer:

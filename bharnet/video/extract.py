@@ -6,6 +6,7 @@ stopped; folders use a pool of processes (one MediaPipe graph each).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 from collections.abc import Iterable
@@ -152,7 +153,8 @@ def _run_job(job: Job, progress: bool = False) -> tuple[Job, str]:
     try:
         if job.skeleton is not None:
             sample = ntu_keypoints(job.video, job.skeleton, progress)
-            save_npz(job.cache, keypoints=sample.keypoints, scores=sample.scores)
+            save_npz(job.cache, keypoints=sample.keypoints, scores=sample.scores, label=np.array(sample.label),
+                     name=np.array(sample.name), meta=np.array(json.dumps(sample.meta)))
         else:
             holistic_keypoints(job.video, progress).save(job.cache)
         return job, ""
@@ -248,9 +250,9 @@ def _write_ntu(done: list[Job], out: Path) -> list[dict]:
 
 
 def read_ntu_cache(job: Job) -> Sample:
-    body = read_ntu_skeleton(job.skeleton)
+    """The cached body + hands sample (label, name and meta saved with it: no second skeleton parse)."""
     with np.load(job.cache) as f:
-        return Sample(f["keypoints"], f["scores"], body.label, body.name, body.meta)
+        return Sample(f["keypoints"], f["scores"], int(f["label"]), str(f["name"]), json.loads(str(f["meta"])))
 
 
 def remove_cache(out: Path) -> None:

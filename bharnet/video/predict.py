@@ -88,9 +88,13 @@ class Predictor:
                 for s, p in zip(starts, probabilities, strict=True)]
 
 
-def window_starts(frames: int, window: int, stride: int) -> list[int]:
+def check_window(window: int, stride: int) -> None:
     if window < 1 or stride < 1:
         raise ConfigError(f"--window {window} and --stride {stride} must be positive")
+
+
+def window_starts(frames: int, window: int, stride: int) -> list[int]:
+    check_window(window, stride)
     if frames <= window:
         return [0]
     starts = list(range(0, frames - window + 1, stride))
@@ -103,7 +107,7 @@ class StreamingWindows:
     """Frames pushed one at a time; a prediction every ``stride`` frames over the last ``window`` frames."""
 
     def __init__(self, predictor: Predictor, window: int, stride: int):
-        window_starts(window, window, stride)  # validates
+        check_window(window, stride)
         self.predictor, self.window, self.stride = predictor, window, stride
         self.keypoints: deque[np.ndarray] = deque(maxlen=window)
         self.scores: deque[np.ndarray] = deque(maxlen=window)
