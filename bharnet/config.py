@@ -27,7 +27,8 @@ OPTIMIZERS = ("sgd", "adamw")
 @dataclass(frozen=True)
 class DataConfig:
     """The dataset file (a relative path is taken from the working directory) and its splits. ``layout``
-    and ``num_classes`` describe the file for commands that run without it (``bharnet info``)."""
+    and ``num_classes`` describe the file for commands that run without it (``bharnet info``).
+    ``relabel`` corrects known label errors without rewriting the file: {split: {class: corrected class}}."""
 
     file: str = ""
     train_split: str = "train"
@@ -36,6 +37,7 @@ class DataConfig:
     layout: str = ""
     num_classes: int = 0
     hand_classes: tuple[str | int, ...] = ()  # class names or 0-based indices: the hand-intensive subset
+    relabel: dict[str, dict[str, str]] = field(default_factory=dict)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
 

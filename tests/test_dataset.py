@@ -43,6 +43,20 @@ def test_store_round_trip(holistic_file):
     assert "6 samples" in dataset.summary()
 
 
+def test_relabel_swaps_classes_of_one_split_in_memory(holistic_file):
+    dataset = DatasetFile(holistic_file)
+    before = dataset.labels.copy()  # samples 0..5 have labels 0 1 2 0 1 2; train = 0..3
+    changed = dataset.relabel("train", {"b": "c", "c": "b"})
+    assert changed == 2 and dataset.labels.tolist() == [0, 2, 1, 0, 1, 2]
+    assert dataset[1].label == 2 and dataset[4].label == 1  # the test split keeps its labels
+    assert BodyHandDataset(dataset, "train").labels.tolist() == [0, 2, 1, 0]
+    np.testing.assert_array_equal(DatasetFile(holistic_file).labels, before)  # the file is unchanged
+    with pytest.raises(ConfigError, match="unknown class.*'?zebra"):
+        dataset.relabel("train", {"a": "zebra"})
+    with pytest.raises(ConfigError, match="no split 'val'"):
+        dataset.relabel("val", {"a": "b"})
+
+
 def test_store_rejects_bad_input(tmp_path):
     samples = holistic_samples(2)
     with pytest.raises(DataFormatError, match="joints"):

@@ -52,6 +52,18 @@ def test_signs_crowd_signers_and_classes(converted):
     assert dataset.layout_name == "mediapipe_holistic75"
 
 
+def test_label_audit_finds_the_swapped_signer(converted, capsys):
+    """signer03's thanks/iloveyou clips carry each other's handshapes (configs/signs/base.yaml relabels them)."""
+    import runpy
+    from pathlib import Path
+
+    path, _ = converted("signs")
+    script = Path(__file__).parents[1] / "benchmarks/signs_label_audit.py"
+    runpy.run_path(str(script), run_name="audit")["main"](str(path))
+    flagged = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "swapped" in line]
+    assert flagged == ["group/signer03"]
+
+
 @pytest.mark.parametrize(("name", "classes", "samples"), [("mario", 3, 90), ("neat", 7, 210), ("msl", 5, 86)])
 def test_mediapipe_raw_folders(converted, name, classes, samples):
     path, report = converted(name)

@@ -230,9 +230,26 @@ def test_bad_configs_fail_before_training_and_name_the_problem(signs, tmp_path, 
     assert "no split" in error("train", str(config), "--set", "data.test_split=xsub/test", "--out", str(tmp_path / "d"))
     assert "tiny.yaml" in error("train", str(config), "--set", "model.variant=C", "--out", str(tmp_path / "e"))
     assert "section.key=value" in error("train", str(config), "--set", "novalue", "--out", str(tmp_path / "f"))
-    assert not any((tmp_path / d).exists() for d in "abcdef")  # nothing started
+    assert "zebra" in error("train", str(config), "--set", "data.relabel={group/signer06: {hello: zebra}}",
+                            "--out", str(tmp_path / "g"))
+    assert "relabel" in error("train", str(config), "--set", "data.relabel=[1]", "--out", str(tmp_path / "h"))
+    assert not any((tmp_path / d).exists() for d in "abcdefgh")  # nothing started
     with pytest.raises(ConfigError, match="recipe"):
         load_config(config, recipe="gpu")
+
+
+def test_relabel_applies_to_train_and_test_sets(signs, tmp_path):
+    from bharnet.engine.trainer import Experiment
+
+    swap = {"thanks": "iloveyou", "iloveyou": "thanks"}
+    config = load_config(small_config(tmp_path / "tiny.yaml", signs, data={"relabel": {"group/signer06": swap,
+                                                                                      "group/signer00": swap}}))
+    experiment = Experiment(config)
+    original = Experiment(load_config(small_config(tmp_path / "plain.yaml", signs)))
+    assert np.array_equal(experiment.test_set.labels, np.array([0, 2, 1])[original.test_set.labels])
+    changed = experiment.train_set.labels != original.train_set.labels
+    assert changed.sum() == 60  # signer00's 30 thanks + 30 iloveyou, no other signer
+    assert experiment.train_set[int(np.flatnonzero(changed)[0])][2].item() != original.train_set.labels[changed][0]
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):

@@ -141,6 +141,25 @@ class DatasetFile:
                 raise ConfigError(f"{self.path}: no split {part!r}; splits in this file: all, {known}")
         return np.unique(np.concatenate(chosen))
 
+    def relabel(self, split: str, mapping: dict[str, str]) -> int:
+        """In memory only: the samples of ``split`` labelled with a key of ``mapping`` get the class it maps
+        to (all at once, so a mapping may swap two classes). Returns how many samples changed."""
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{self.path}: relabel of split {split!r} must map class names to class names")
+        unknown = sorted({str(name) for pair in mapping.items() for name in pair} - set(self.classes))
+        if unknown:
+            raise ConfigError(f"{self.path}: relabel of split {split!r} names unknown class(es) {', '.join(unknown)}; "
+                              f"classes: {', '.join(self.classes)}")
+        indices = self.split_indices(split)
+        lookup = np.arange(len(self.classes))
+        for source, target in mapping.items():
+            lookup[self.classes.index(source)] = self.classes.index(target)
+        labels = self.labels.copy()
+        labels[indices] = lookup[self.labels[indices]]
+        changed = int((labels != self.labels).sum())
+        self.labels = labels
+        return changed
+
     def _tensors(self):
         # A safetensors handle cannot cross fork(): each DataLoader worker opens its own.
         if self._handle is None or self._handle_pid != os.getpid():
