@@ -153,7 +153,7 @@ class DatasetFile:
         indices = self.split_indices(split)
         lookup = np.arange(len(self.classes))
         for source, target in mapping.items():
-            lookup[self.classes.index(source)] = self.classes.index(target)
+            lookup[self.classes.index(str(source))] = self.classes.index(str(target))
         labels = self.labels.copy()
         labels[indices] = lookup[self.labels[indices]]
         changed = int((labels != self.labels).sum())
