@@ -40,6 +40,10 @@ class DataConfig:
     relabel: dict[str, dict[str, str]] = field(default_factory=dict)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.relabel, dict) or not all(isinstance(m, dict) for m in self.relabel.values()):
+            raise ConfigError("data.relabel must map split names to {class: class} mappings")
+
 
 @dataclass(frozen=True)
 class OptimConfig:

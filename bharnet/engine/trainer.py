@@ -78,8 +78,6 @@ class Experiment:
         path = config.dataset_path()
         self.train_set = BodyHandDataset(path, data.train_split, data.pipeline, train=True, seed=seed)
         file = self.train_set.file
-        if not isinstance(data.relabel, dict):
-            raise ConfigError(f"{config.source}: data.relabel must map split names to {{class: class}} mappings")
         for split, mapping in data.relabel.items():
             file.relabel(split, mapping)
         self.test_set = BodyHandDataset(file, data.test_split, data.pipeline, train=False, seed=seed)
