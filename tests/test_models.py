@@ -22,6 +22,7 @@ TINY = dict(widths=(8, 8, 16, 16), stride_blocks=(3,), trunk_blocks=1, exchange_
 UNIFIED_DATA = PipelineConfig(hand_arrangement="graph42", hand_normalize="body", mirror_left=False)
 MODELS = [("body", "gap", "sum"), ("hand", "gap", "sum"), ("unified", "gap", "sum"),
           ("B", "gap", "sum"), ("B", "gap", "noisy_or"), ("B", "pam", "sum"),
+          ("P", "gap", "noisy_or"), ("P", "pam", "noisy_or"),
           ("E", "gap", "sum"), ("E", "gap", "noisy_or"), ("E", "pam", "sum"), ("E", "pam", "noisy_or")]
 # the source layouts the configs use (NTU with estimated hands, MediaPipe Holistic, MSL-150) and both hand
 # arrangements
@@ -43,14 +44,18 @@ def spec_for(source: str, arrangement: str, variant: str, classes: int = 5) -> I
 def test_every_model_runs_forward_and_backward(source, arrangement, variant, pooling, fusion):
     spec = spec_for(source, arrangement, variant)
     model = build_model(tiny(variant, pooling, fusion), spec)
-    body, hands = spec.example(batch=3, frames=12, generator=torch.Generator().manual_seed(0))
-    outputs = model(body, hands)
+    body, hands, body_mask, hand_mask = spec.example(batch=3, frames=12, generator=torch.Generator().manual_seed(0))
+    hand_mask[0] = 0  # one sample without hands, one with hands in half of its frames
+    hand_mask[1, :6] = 0
+    outputs = model(body, hands, body_mask, hand_mask)
     expected = {"body": {"body"}, "hand": {"hand"}, "unified": {"unified"}, "B": {"body", "hand"},
-                "E": {"body", "hand", "body_expert", "hand_expert"}}[variant]
-    assert set(outputs) == expected | {"fused"}
-    assert all(o.shape == (3, 5) for o in outputs.values())
+                "P": {"body", "hand"}, "E": {"body", "hand", "body_expert", "hand_expert"}}[variant]
+    per_sample = {"reliability", "hand_presence"} if variant in ("B", "P", "E") else set()
+    assert set(outputs) == expected | per_sample | {"fused"}
+    assert all(outputs[k].shape == (3, 5) for k in expected | {"fused"})
+    assert all(outputs[k].shape == (3,) for k in per_sample)
     assert torch.allclose(outputs["fused"].exp().sum(1), torch.ones(3), atol=1e-5)  # log-probabilities
-    loss = BodyHandLoss(LossConfig(), model.auxiliary_heads)(outputs, torch.tensor([0, 1, 4]))
+    loss = BodyHandLoss(LossConfig(expert_weight=0.5), model.auxiliary_heads)(outputs, torch.tensor([0, 1, 4]))
     loss.backward()
     assert torch.isfinite(loss)
     for name, p in model.named_parameters():
@@ -146,14 +151,14 @@ def test_hands_exchange_only_with_their_own_person():
         for p in model.parameters():
             if p.dim() == 1 and p.shape[0] > 0 and (p == 0).all():
                 p.normal_()  # wake every zero gate and bias
-    body, hands = spec.example(1, 12, torch.Generator().manual_seed(2))
+    body, hands, body_mask, hand_mask = spec.example(1, 12, torch.Generator().manual_seed(2))
     trunk_features = {}
     model.pool.register_forward_hook(lambda m, inputs, out: trunk_features.setdefault(len(trunk_features), out))
     with torch.no_grad():
-        model(body, hands)
+        model(body, hands, body_mask, hand_mask)
         changed = hands.clone()
         changed[..., 2:] += 1.0  # person 1's two hands (instances 2, 3)
-        model(body, changed)
+        model(body, changed, body_mask, hand_mask)
     (body_0, hands_0), (body_1, hands_1) = trunk_features[0], trunk_features[1]
     assert torch.allclose(body_0[0], body_1[0]) and not torch.allclose(body_0[1], body_1[1])
     assert torch.allclose(hands_0[:2], hands_1[:2])
@@ -273,7 +278,7 @@ def test_each_model_learns_on_real_signs_crowd(converted, variant, pooling, fusi
     pipeline = UNIFIED_DATA if variant == "unified" else PipelineConfig()
     data = BodyHandDataset(path, "all", dataclasses.replace(pipeline, num_frames=16, max_persons=1))
     picks = [i for c in range(3) for i in (data.labels == c).nonzero()[0][:4]]  # 12 samples, 4 per class
-    body, hands, labels = (torch.stack(t) for t in zip(*(data[i] for i in picks), strict=True))
+    *inputs, labels = (torch.stack(t) for t in zip(*(data[i] for i in picks), strict=True))
     torch.manual_seed(0)
     model = build_model(tiny(variant, pooling, fusion), InputSpec.from_dataset(data))
     loss_fn = BodyHandLoss(LossConfig(), model.auxiliary_heads)
@@ -281,7 +286,7 @@ def test_each_model_learns_on_real_signs_crowd(converted, variant, pooling, fusi
     losses = []
     for _ in range(8):
         optimizer.zero_grad()
-        loss = loss_fn(model(body, hands), labels)
+        loss = loss_fn(model(*inputs), labels)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())

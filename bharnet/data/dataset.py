@@ -26,7 +26,8 @@ def hand_presence(file: DatasetFile, indices: Sequence[int]) -> np.ndarray:
 
 
 class BodyHandDataset(Dataset):
-    """Yields ``(body (C, T, Vb, M), hands (C, T, Vh, Mh), label)`` float32/float32/int64 tensors.
+    """Yields ``(body (C, T, Vb, M), hands (C, T, Vh, Mh), body_mask (T, M), hand_mask (T, Mh), label)``:
+    float32 tensors (masks 1 where the person or hand is seen) and an int64 label.
 
     ``split`` is a split name of the file, ``'all'``, or several joined by '+'. Random augmentation is
     drawn from a generator seeded by (seed, epoch, sample index), so results do not depend on the number
@@ -81,5 +82,5 @@ class BodyHandDataset(Dataset):
         if self.corruption is not None:
             sample = self.corruption(sample, np.random.default_rng([self.seed, index, 1]))
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        body, hands = self.pipeline(sample, rng)
-        return torch.from_numpy(body), torch.from_numpy(hands), torch.tensor(sample.label, dtype=torch.int64)
+        inputs = self.pipeline(sample, rng)
+        return (*(torch.from_numpy(x) for x in inputs), torch.tensor(sample.label, dtype=torch.int64))

@@ -1,8 +1,10 @@
-"""From a sample in its source layout to the two stream inputs: body (C, T, Vb, M), hands (C, T, Vh, Mh)."""
+"""From a sample in its source layout to the two stream inputs: body (C, T, Vb, M), hands (C, T, Vh, Mh),
+and their presence masks (T, M), (T, Mh): 1 where the person or hand is seen in that frame."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +35,8 @@ class PipelineConfig:
     scale: tuple[float, float] = (1.0, 1.0)
     shear: float = 0.0
     drop_hands: float = 0.0  # fraction of frames whose hands are removed
+    drop_hand_samples: float = 0.0  # probability that a sample loses all its hands
+    hand_jitter: float = 0.0  # Gaussian jitter on the hand joints, std ~ U(0, hand_jitter) palm lengths
 
     def __post_init__(self) -> None:
         choices = {
@@ -48,8 +52,11 @@ class PipelineConfig:
                 raise ConfigError(f"data.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         if self.num_frames < 1 or self.max_persons < 1:
             raise ConfigError("data.num_frames and data.max_persons must be positive")
-        if not 0.0 <= self.drop_hands < 1.0:
-            raise ConfigError(f"data.drop_hands = {self.drop_hands}; it is a fraction in [0, 1)")
+        for key in ("drop_hands", "drop_hand_samples"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ConfigError(f"data.{key} = {getattr(self, key)}; it is a fraction in [0, 1)")
+        if self.hand_jitter < 0:
+            raise ConfigError(f"data.hand_jitter = {self.hand_jitter}; it must not be negative")
 
     @classmethod
     def from_dict(cls, values: dict) -> PipelineConfig:
@@ -57,6 +64,20 @@ class PipelineConfig:
 
     def to_dict(self) -> dict:
         return fields.to_dict(self)
+
+
+class StreamInputs(NamedTuple):
+    """One sample's model inputs: body (C, T, Vb, M), hands (C, T, Vh, Mh), masks (T, M) and (T, Mh)."""
+
+    body: np.ndarray
+    hands: np.ndarray
+    body_mask: np.ndarray
+    hand_mask: np.ndarray
+
+
+def frame_presence(scores: np.ndarray) -> np.ndarray:
+    """(I, T, V) scores -> (T, I) float32: 1 where any joint of the instance is seen."""
+    return np.ascontiguousarray((scores > 0).any(axis=2).T, dtype=np.float32)
 
 
 class BodyHandPipeline:
@@ -80,7 +101,7 @@ class BodyHandPipeline:
         per_person = 2 if self.config.hand_arrangement == "instances" else 1
         return per_person * self.config.max_persons
 
-    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> StreamInputs:
         rng = rng if self.train else None
         frames = self.sampler.indices(sample.scores, rng)
         keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
@@ -94,9 +115,11 @@ class BodyHandPipeline:
         if rng is not None and self.affine.active:
             matrix = self.affine.matrix(rng, keypoints.shape[-1]).astype(np.float32)
             body, hands = body @ matrix.T, hands @ matrix.T
-        return (
+        return StreamInputs(
             self._stream(body, body_scores, self.body_layout),
             self._stream(hands, hand_scores, self.hand_layout),
+            frame_presence(body_scores),
+            frame_presence(hand_scores),
         )
 
     def _persons(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,14 +136,19 @@ class BodyHandPipeline:
     def _hands(self, keypoints, scores, rng, body_reference) -> tuple[np.ndarray, np.ndarray]:
         m, t, _, c = keypoints.shape
         split, cfg = self.split, self.config
-        if not split.has_hands:
+        if not split.has_hands:  # no hand joints at all: every hand instance absent
             mh = self.hand_instances
             return np.zeros((mh, t, 0, c), np.float32), np.zeros((mh, t, 0), np.float32)
         # (M, T, 2, 21, C): hands stay with their person, left first
         hands = keypoints[:, :, self.hand_joints].reshape(m, t, 2, 21, c)
         hand_scores = scores[:, :, self.hand_joints].reshape(m, t, 2, 21)
-        if rng is not None and cfg.drop_hands > 0:
-            hand_scores = tf.drop_frames(hand_scores.reshape(m, t, 42), cfg.drop_hands, rng).reshape(m, t, 2, 21)
+        if rng is not None:
+            if cfg.drop_hand_samples > 0 and rng.random() < cfg.drop_hand_samples:
+                hand_scores = np.zeros_like(hand_scores)
+            if cfg.drop_hands > 0:
+                hand_scores = tf.drop_frames(hand_scores.reshape(m, t, 42), cfg.drop_hands, rng).reshape(m, t, 2, 21)
+            if cfg.hand_jitter > 0:
+                hands = tf.jitter_hands(hands, hand_scores, rng.uniform(0, cfg.hand_jitter), rng)
         if self.hand_normalize:
             hands = self.hand_normalize(hands, hand_scores)
         elif cfg.hand_normalize == "body":

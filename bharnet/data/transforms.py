@@ -6,6 +6,7 @@ centred, and the others mask explicitly.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,6 +180,26 @@ def drop_frames(scores: np.ndarray, fraction: float, rng: np.random.Generator) -
     """Scores with every joint removed in a random ``fraction`` of frames (missing-hand augmentation)."""
     keep = rng.random(scores.shape[1]) >= fraction
     return scores * keep[None, :, None]
+
+
+def palm_lengths(hands: np.ndarray, scores: np.ndarray, wrist: int = 0, middle_mcp: int = 9) -> np.ndarray:
+    """(..., T, 21, C) hands -> (...,) median wrist-to-middle-MCP length over the frames where both are seen
+    (0 for a hand never seen)."""
+    length = np.linalg.norm(hands[..., middle_mcp, :] - hands[..., wrist, :], axis=-1)
+    seen = (scores[..., wrist] > 0) & (scores[..., middle_mcp] > 0)
+    masked = np.where(seen, length, np.nan)
+    with warnings.catch_warnings():  # a hand never seen is an all-NaN row: 0, said below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmedian(masked, axis=-1) if masked.shape[-1] else np.zeros(masked.shape[:-1])
+    return np.nan_to_num(out).astype(np.float32)
+
+
+def jitter_hands(hands: np.ndarray, scores: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise on the seen joints of (M, T, 2, 21, C) hands, its std ``sigma`` of each hand's own palm
+    length (a small or far hand gets proportionally small noise, as a keypoint detector's error)."""
+    palm = palm_lengths(hands.transpose(0, 2, 1, 3, 4), scores.transpose(0, 2, 1, 3))  # (M, 2)
+    noise = rng.normal(0.0, 1.0, hands.shape).astype(np.float32) * (sigma * palm)[:, None, :, None, None]
+    return np.where(scores[..., None] > 0, hands + noise, hands).astype(np.float32)
 
 
 def mask_missing(keypoints: np.ndarray, scores: np.ndarray, threshold: float = 0.0) -> np.ndarray:

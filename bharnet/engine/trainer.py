@@ -40,11 +40,13 @@ HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_top1", "val_top1", "val_to
 @dataclasses.dataclass
 class Predictions:
     """Every head's scores for one split: ``heads[name]`` (N, K) — logits, or log-probabilities for
-    ``fused`` — with the dataset indices and labels, in dataset order."""
+    ``fused`` — with the dataset indices and labels, in dataset order; ``per_sample[name]`` (N,) holds the
+    model's per-sample outputs (a BHaRNet's hand ``reliability`` and ``hand_presence``)."""
 
     heads: dict[str, np.ndarray]
     labels: np.ndarray
     indices: np.ndarray
+    per_sample: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def metrics(self, classes: int, subset: list[int] | None = None,
                 masks: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
@@ -98,11 +100,11 @@ class Experiment:
 
     def _check_shapes(self) -> None:
         """One real sample through the model, so a shape mismatch fails here, naming the file."""
-        body, hands, _ = self.train_set[0]
+        *inputs, _ = self.train_set[0]
         was_training = self.model.training
         try:
             with torch.no_grad():
-                self.model.eval()(body[None].to(self.device), hands[None].to(self.device))
+                self.model.eval()(*(x[None].to(self.device) for x in inputs))
         except RuntimeError as error:
             raise ConfigError(f"{self.config.source}: the model does not accept the samples of "
                               f"{self.config.dataset_path()} ({error})") from None
@@ -144,8 +146,8 @@ class Experiment:
         bar = tqdm(total=len(shard), desc=desc, unit="sample", leave=False,
                    disable=not (progress and self.group.is_main))
         with torch.no_grad(), self.autocast():
-            for body, hands, label in self.loader(Subset(dataset, shard), self.eval_batch):
-                outputs = model(body.to(self.device, non_blocking=True), hands.to(self.device, non_blocking=True))
+            for *inputs, label in self.loader(Subset(dataset, shard), self.eval_batch):
+                outputs = model(*(x.to(self.device, non_blocking=True) for x in inputs))
                 for name, value in outputs.items():
                     heads.setdefault(name, []).append(value.float().cpu().numpy())
                 labels.append(label.numpy())
@@ -156,7 +158,10 @@ class Experiment:
         parts = distributed.gather_arrays(self.group, local)
         order = np.argsort(np.concatenate([p["positions"] for p in parts]), kind="stable")
         merged = {k: np.concatenate([p["heads"][k] for p in parts])[order] for k in local["heads"]}
-        return Predictions(merged, np.concatenate([p["labels"] for p in parts])[order], dataset.indices.copy())
+        scores = {k: v for k, v in merged.items() if v.ndim == 2}
+        per_sample = {k: v for k, v in merged.items() if v.ndim == 1}
+        return Predictions(scores, np.concatenate([p["labels"] for p in parts])[order], dataset.indices.copy(),
+                           per_sample)
 
 
 # keys that may change between a run and its resumption without changing the result
@@ -275,11 +280,11 @@ class Trainer:
         loss_sum, correct, seen, start = 0.0, 0, 0, time.perf_counter()
         bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.schedule.epochs}", unit="batch",
                    disable=not (self.progress and self.group.is_main), leave=False)
-        for body, hands, labels in bar:
-            body, hands = body.to(exp.device, non_blocking=True), hands.to(exp.device, non_blocking=True)
+        for *inputs, labels in bar:
+            inputs = [x.to(exp.device, non_blocking=True) for x in inputs]
             labels = labels.to(exp.device, non_blocking=True)
             with exp.autocast():
-                outputs = self.wrapped(body, hands)
+                outputs = self.wrapped(*inputs)
                 loss = exp.loss(outputs, labels)
             if not torch.isfinite(loss):
                 raise TrainingError(f"{self.config.source}: the loss became {loss.item()} in epoch {epoch + 1}; "

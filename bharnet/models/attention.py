@@ -7,7 +7,8 @@ A feature cube is (B, C, T, V) with B = batch x instances. A route turns it into
 - ``channel``: one token per channel (mean over joints, then ``bins`` adaptive temporal bins as features).
 
 Hands belong to their person: the hand instances of person m (H of them, left then right) attend to the body
-tokens of person m, and the body of person m attends to the tokens of all its H hands together.
+tokens of person m, and the body of person m attends to the tokens of all its H hands together. Tokens of
+absent frames or instances are masked keys.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from bharnet.errors import ConfigError
+from bharnet.models.masks import at_frames, masked_time_mean, seen
+from bharnet.models.reliability import Presence
 
 ROUTES = ("frame", "joint", "channel")
 
 
 class Route:
-    """Token making for one route, and the way a per-token update goes back to channels or to the cube."""
+    """Token making for one route, and the way a per-token update goes back to channels or to the cube.
+    Tokens are made over the frames where the instance is seen; each comes with a mask saying whether it
+    holds any measurement (a key that holds none is never attended to)."""
 
     def __init__(self, name: str, bins: int = 8):
         if name not in ROUTES:
@@ -32,12 +37,18 @@ class Route:
     def token_dim(self, channels: int) -> int:
         return self.bins if self.name == "channel" else channels
 
-    def tokens(self, cube: torch.Tensor) -> torch.Tensor:  # (B, C, T, V) -> (B, L, D)
+    def tokens(self, cube: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T, V), frame mask (B, T) -> tokens (B, L, D) and their mask (B, L)."""
+        mask = at_frames(mask, cube.shape[2])
         if self.name == "frame":
-            return cube.mean(3).transpose(1, 2)
+            return cube.mean(3).transpose(1, 2), mask
+        present = seen(mask)[:, None]
         if self.name == "joint":
-            return cube.mean(2).transpose(1, 2)
-        return F.adaptive_avg_pool1d(cube.mean(3), self.bins)
+            return masked_time_mean(cube, mask).transpose(1, 2), present.expand(-1, cube.shape[3])
+        # per channel: its joint mean in ``bins`` temporal bins, each the mean over the bin's seen frames
+        weights = mask[:, None, :]
+        sums = F.adaptive_avg_pool1d(cube.mean(3) * weights, self.bins)
+        return sums / F.adaptive_avg_pool1d(weights, self.bins).clamp(min=1e-6), present.expand(-1, cube.shape[1])
 
     def to_channels(self, update: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, C): the mean token update
         return update.mean(2) if self.name == "channel" else update.mean(1)
@@ -51,10 +62,11 @@ class Route:
 
 
 class GatedCrossAttention(nn.Module):
-    """Multi-head attention of query tokens over context tokens; returns ``tanh(gate) * attention``, the
-    update to add to the queries. The per-feature gate starts at zero: at initialization the update is
-    exactly zero, and the gate still receives gradient (the attention output itself is not zero). The tanh
-    bounds the gate, which keeps SGD at the usual GCN learning rates from blowing it up."""
+    """Multi-head attention of query tokens over the present context tokens; returns ``tanh(gate) * attention``,
+    the update to add to the queries. A query with no present context token gets no update. The per-feature
+    gate starts at zero: at initialization the update is exactly zero, and the gate still receives gradient
+    (the attention output itself is not zero). The tanh bounds the gate, which keeps SGD at the usual GCN
+    learning rates from blowing it up."""
 
     def __init__(self, query_dim: int, context_dim: int, heads: int, attention_dim: int):
         super().__init__()
@@ -67,18 +79,24 @@ class GatedCrossAttention(nn.Module):
         self.out = nn.Linear(attention_dim, query_dim)
         self.gate = nn.Parameter(torch.zeros(query_dim))
 
-    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:  # (B, Lq, Dq), (B, Lk, Dk)
+    def forward(self, query: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+        """(B, Lq, Dq), (B, Lk, Dk), (B, Lk) -> (B, Lq, Dq)."""
         b, lq, _ = query.shape
         q = self.query(self.query_norm(query))
         k, v = self.key_value(self.context_norm(context)).chunk(2, dim=-1)
         # heads as a tensor dimension: (B, heads, L, d)
         q, k, v = (z.unflatten(-1, (self.heads, -1)).transpose(1, 2) for z in (q, k, v))
-        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, lq, -1)
-        return torch.tanh(self.gate) * self.out(attended)
+        any_key = seen(context_mask)
+        # a row without keys attends to all of them (finite softmax) and its result is dropped below
+        allowed = (context_mask > 0) | (any_key[:, None] == 0)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None, None, :])
+        attended = attended.transpose(1, 2).reshape(b, lq, -1)
+        return torch.tanh(self.gate) * self.out(attended) * any_key[:, None, None]
 
 
 class BodyHandAttention(nn.Module):
-    """Both directions on one route: body tokens attend to their person's hands, hands to their body."""
+    """Both directions on one route: body tokens attend to their person's present hands, hands to their body.
+    The body's update is scaled by its person's hand reliability: unreliable hands do not rewrite the body."""
 
     def __init__(self, route: Route, body_channels: int, hand_channels: int, heads: int, attention_ratio: float):
         super().__init__()
@@ -88,14 +106,17 @@ class BodyHandAttention(nn.Module):
         self.body_from_hands = GatedCrossAttention(body_dim, hand_dim, heads, width)
         self.hands_from_body = GatedCrossAttention(hand_dim, body_dim, heads, width)
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N*M, C, T, V) body and (N*M*H, C, T, Vh) hand cubes -> token updates (N*M, L, D), (N*M*H, Lh, D)."""
-        body_tokens, hand_tokens = self.route.tokens(body), self.route.tokens(hands)
+        body_tokens, body_mask = self.route.tokens(body, presence.body)
+        hand_tokens, hand_mask = self.route.tokens(hands, presence.hands)
         persons = body_tokens.shape[0]
         per_person = hand_tokens.shape[0] // persons
         grouped = hand_tokens.reshape(persons, per_person * hand_tokens.shape[1], hand_tokens.shape[2])
-        body_update = self.body_from_hands(body_tokens, grouped)
-        hand_update = self.hands_from_body(grouped, body_tokens).reshape(hand_tokens.shape)
+        grouped_mask = hand_mask.reshape(persons, -1)
+        body_update = self.body_from_hands(body_tokens, grouped, grouped_mask) * presence.reliability[:, None, None]
+        hand_update = self.hands_from_body(grouped, body_tokens, body_mask).reshape(hand_tokens.shape)
         return body_update, hand_update
 
 
@@ -107,10 +128,11 @@ class StreamExchange(nn.Module):
         super().__init__()
         self.routes = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio) for r in routes)
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         body_out, hands_out = body, hands
         for attention in self.routes:  # routes (frame, joint), not persons or hands
-            body_update, hand_update = attention(body, hands)
+            body_update, hand_update = attention(body, hands, presence)
             body_out = body_out + attention.route.to_cube(body_update)
             hands_out = hands_out + attention.route.to_cube(hand_update)
         return body_out, hands_out

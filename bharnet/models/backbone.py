@@ -85,20 +85,46 @@ class GCNBlock(nn.Module):
 
 
 class DataNorm(nn.Module):
-    """BatchNorm over M*V*C of the raw input, then instances folded into the batch: (N*M, C, T, V)."""
+    """BatchNorm over M*V*C of the raw input, its statistics taken over the frames where the instance is seen
+    only; absent frames come out as zero (the normalized mean), then instances are folded into the batch:
+    (N, C, T, V, M), mask (N, T, M) -> (N*M, C, T, V). With every frame seen this is exactly BatchNorm1d."""
 
     def __init__(self, joints: int, in_channels: int, instances: int):
         super().__init__()
         self.norm = nn.BatchNorm1d(instances * joints * in_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, T, V, M)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
-        return self.norm(x).view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        x = x.permute(0, 4, 3, 1, 2).reshape(n, m, v * c, t)
+        weights = mask.permute(0, 2, 1)[:, :, None, :].to(x.dtype)  # (N, M, 1, T)
+        norm = self.norm
+        if self.training:
+            count = weights.sum((0, 3))  # (M, 1): seen frames per instance slot
+            mean = (x * weights).sum((0, 3)) / count.clamp(min=1)
+            var = ((x - mean[None, :, :, None]) ** 2 * weights).sum((0, 3)) / count.clamp(min=1)
+            self._track(mean, var, count)
+        else:
+            mean, var = norm.running_mean.view(m, v * c), norm.running_var.view(m, v * c)
+        scale = norm.weight.view(m, v * c) * torch.rsqrt(var + norm.eps)
+        y = (x - mean[None, :, :, None]) * scale[None, :, :, None] + norm.bias.view(1, m, v * c, 1)
+        y = y * weights
+        return y.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+
+    @torch.no_grad()
+    def _track(self, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor) -> None:
+        """Running statistics as BatchNorm keeps them; a slot seen in fewer than two frames keeps its own."""
+        norm, momentum = self.norm, self.norm.momentum
+        seen = count > 1
+        unbiased = var * count / (count - 1).clamp(min=1)
+        running_mean, running_var = norm.running_mean.view_as(mean), norm.running_var.view_as(var)
+        running_mean.copy_(torch.where(seen, running_mean.lerp(mean, momentum), running_mean))
+        running_var.copy_(torch.where(seen, running_var.lerp(unbiased, momentum), running_var))
+        norm.num_batches_tracked += 1
 
 
 class StreamBackbone(nn.Module):
     """(N, C, T, V, I) -> feature cube (N*I, C', T', V) for any layout; I = persons, or hand instances.
+    The input of absent instance frames is never read: the data norm zeroes it.
 
     ``stop`` keeps only the first ``stop`` blocks (a trunk that branches afterwards).
     """
@@ -118,5 +144,6 @@ class StreamBackbone(nn.Module):
         self.blocks = config.blocks(layout, in_channels, 0, stop)
         self.out_channels = config.channels_after(len(self.blocks), in_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.data_norm(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (N, C, T, V, I), mask (N, T, I) of seen instance frames."""
+        return self.blocks(self.data_norm(x, mask))

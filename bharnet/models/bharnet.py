@@ -5,10 +5,15 @@
                                                |         |  cross-attention at the exchange blocks
     hands -> trunk -+-> interactive branch HI -x- ... -x-> pooling (GAP|PAM) -> FC -> z_H
                     +-> expertized branch HE ------------------------------> GAP -> FC -> z_HE   (E only)
+      |
+      +-> reliability r (hand presence, jitter) ------------> scales the hands' updates to the body and
+                                                              the hand evidence in the fusion
 
-    prediction: fuse(z_B [+ z_BE], z_H [+ z_HE]) by logit sum or Noisy-OR.
+    prediction: fuse(z_B [+ z_BE], z_H [+ z_HE]; r) by Noisy-OR or logit sum.
 
-Variant B is the same network with no expertized branch, no exchange, and the whole backbone as trunk.
+Variants: P has the interactive branches only (no trunk, no expertized branches); E adds the trunk and the
+expertized branches; B is the same network with no exchange (the basic dual stream). Presence masks say which
+person and hand is seen in which frame: every pooling, attention and normalization reads them.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from bharnet.models.attention import Route, StreamExchange
 from bharnet.models.backbone import BackboneConfig, StreamBackbone
 from bharnet.models.config import ModelConfig
 from bharnet.models.fusion import fuse
-from bharnet.models.pooling import AveragePooling, ClassifierHead, PoolingAttention, global_average
+from bharnet.models.masks import masked_average, presence_from_values
+from bharnet.models.pooling import AveragePooling, ClassifierHead, PoolingAttention
+from bharnet.models.reliability import HandReliability, Presence, hand_fraction, presence_of
 from bharnet.skeleton import Layout
 
 
 class ExpertStream(nn.Module):
-    """One expert: a trunk, an optional expertized branch, and the interactive branch cut into segments
-    at the exchange points (the cuts are block counts)."""
+    """One expert: a trunk (the data norm and the first ``cuts[0]`` blocks), an optional expertized branch,
+    and the interactive branch cut into segments at the exchange points (the cuts are block counts)."""
 
     def __init__(self, layout: Layout, channels: int, instances: int, backbone: BackboneConfig,
                  cuts: list[int], expertized: bool):
@@ -42,18 +49,19 @@ class ExpertStream(nn.Module):
 class PassThrough(nn.Module):
     """A segment end where the streams do not exchange."""
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         return body, hands
 
 
 class BHaRNet(nn.Module):
-    """Inputs body (N, C, T, Vb, M) and hands (N, C, T, Vh, Mh) with Mh = H * M, hands grouped by person.
+    """Inputs body (N, C, T, Vb, M) and hands (N, C, T, Vh, Mh) with Mh = H * M, hands grouped by person, and
+    their presence masks (N, T, M) and (N, T, Mh) (None: derived from the values, an all-zero frame absent).
 
-    Returns a dict of logits per head (``body``, ``hand``, and for E ``body_expert``, ``hand_expert``) and
-    ``fused``, the fused log-probabilities.
+    Returns a dict of logits per head (``body``, ``hand``, and for E ``body_expert``, ``hand_expert``),
+    ``fused`` (the fused log-probabilities), ``reliability`` (N,) and ``hand_presence`` (N,), the fraction
+    of frames with a hand seen.
     """
-
-    auxiliary_heads = ("body", "hand")
 
     def __init__(self, body_layout: Layout, hand_layout: Layout, channels: int, persons: int,
                  hand_instances: int, num_classes: int, config: ModelConfig):
@@ -61,8 +69,9 @@ class BHaRNet(nn.Module):
         body_backbone, hand_backbone = config.backbone("body"), config.backbone("hand")
         blocks = body_backbone.num_blocks
         self.expertized = config.variant == "E"
-        exchange_points = set(config.exchange_blocks) if self.expertized else set()
-        trunk = config.trunk_blocks if self.expertized else blocks
+        self.auxiliary_heads = ("body", "hand") + (("body_expert", "hand_expert") if self.expertized else ())
+        exchange_points = set(config.exchange_blocks) if config.variant in ("P", "E") else set()
+        trunk = config.trunk_blocks if self.expertized else 0
         cuts = sorted({trunk, *exchange_points, blocks})
         self.body = ExpertStream(body_layout, channels, persons, body_backbone, cuts, self.expertized)
         self.hand = ExpertStream(hand_layout, channels, hand_instances, hand_backbone, cuts, self.expertized)
@@ -87,25 +96,38 @@ class BHaRNet(nn.Module):
         if self.expertized:
             self.body_expert_head = ClassifierHead(body_width, num_classes, config.dropout)
             self.hand_expert_head = ClassifierHead(hand_width, num_classes, config.dropout)
+        self.reliability = HandReliability(config.reliability)
+        self.hand_stream_dropout = config.hand_stream_dropout
         self.fusion = config.fusion
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, body_mask: torch.Tensor | None = None,
+                hand_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         n = body.shape[0]
-        b, h = self.body.trunk(body), self.hand.trunk(hands)
+        body_mask = presence_from_values(body) if body_mask is None else body_mask.to(body.dtype)
+        hand_mask = presence_from_values(hands) if hand_mask is None else hand_mask.to(hands.dtype)
+        reliability = self.reliability(hands, hand_mask)
+        if self.training and self.hand_stream_dropout > 0:  # the body must also stand alone
+            reliability = reliability * (torch.rand_like(reliability) >= self.hand_stream_dropout)
+        presence = presence_of(body_mask, hand_mask, reliability)
+        b, h = self.body.trunk(body, body_mask), self.hand.trunk(hands, hand_mask)
         logits: dict[str, torch.Tensor] = {}
         if self.expertized:
-            logits["body_expert"] = self.body_expert_head(global_average(self.body.expert(b)), n)
-            logits["hand_expert"] = self.hand_expert_head(global_average(self.hand.expert(h)), n)
+            logits["body_expert"] = self.body_expert_head(masked_average(self.body.expert(b), presence.body), n,
+                                                          presence.body)
+            logits["hand_expert"] = self.hand_expert_head(masked_average(self.hand.expert(h), presence.hands), n,
+                                                          presence.hands)
         for body_segment, hand_segment, exchange in zip(
             self.body.segments, self.hand.segments, self.exchanges, strict=True
         ):
-            b, h = exchange(body_segment(b), hand_segment(h))
-        pooled_body, pooled_hands = self.pool(b, h)
-        logits["body"] = self.body_head(pooled_body, n)
-        logits["hand"] = self.hand_head(pooled_hands, n)
+            b, h = exchange(body_segment(b), hand_segment(h), presence)
+        pooled_body, pooled_hands = self.pool(b, h, presence)
+        logits["body"] = self.body_head(pooled_body, n, presence.body)
+        logits["hand"] = self.hand_head(pooled_hands, n, presence.hands)
         body_logits, hand_logits = logits["body"], logits["hand"]
         if self.expertized:
             body_logits = body_logits + logits["body_expert"]
             hand_logits = hand_logits + logits["hand_expert"]
-        logits["fused"] = fuse(body_logits, hand_logits, self.fusion)
+        logits["fused"] = fuse(body_logits, hand_logits, self.fusion, reliability)
+        logits["reliability"] = reliability
+        logits["hand_presence"] = hand_fraction(hand_mask)
         return logits

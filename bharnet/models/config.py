@@ -9,9 +9,10 @@ from bharnet.errors import ConfigError
 from bharnet.models.attention import ROUTES
 from bharnet.models.backbone import DEFAULT_STRIDE_BLOCKS, DEFAULT_WIDTHS, BackboneConfig
 from bharnet.models.fusion import FUSIONS
+from bharnet.models.reliability import RELIABILITIES
 
 SINGLE_STREAM = ("body", "hand", "unified")
-DUAL_STREAM = ("B", "E")
+DUAL_STREAM = ("B", "P", "E")
 VARIANTS = SINGLE_STREAM + DUAL_STREAM
 POOLINGS = ("gap", "pam")
 
@@ -19,13 +20,18 @@ POOLINGS = ("gap", "pam")
 @dataclass(frozen=True)
 class ModelConfig:
     """``variant``: body / hand (one stream, the baselines), unified (body + both hands in one graph),
-    B (basic dual stream: GAP + FC per stream, logits summed), E (expertized + interactive branches with
-    cross-attention). ``pooling: pam`` puts the pooling-attention module in place of GAP on the (interactive)
-    heads of B or E; E with PAM is the full BHaRNet. ``fusion``: sum of logits or Noisy-OR (P)."""
+    B (basic dual stream: GAP + FC per stream, logits summed), P (interactive branches with cross-attention,
+    Noisy-OR fusion), E (P plus a shared trunk and expertized branches). ``pooling: pam`` puts the
+    pooling-attention module in place of GAP on the interactive heads; E with PAM is the full BHaRNet.
+    ``fusion``: sum of logits or Noisy-OR; unset, Noisy-OR for P and sum otherwise. ``reliability``: how much
+    say the hand expert gets per sample (see :mod:`bharnet.models.reliability`); ``hand_stream_dropout``: the
+    probability that a training sample's hand stream gets no say (r = 0), so the body learns to stand alone."""
 
     variant: str = "E"
     pooling: str = "gap"
-    fusion: str = "sum"
+    fusion: str | None = None
+    reliability: str = "learned"
+    hand_stream_dropout: float = 0.0
     # backbone, per stream
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS
@@ -45,20 +51,23 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for key, allowed in (("variant", VARIANTS), ("pooling", POOLINGS), ("fusion", FUSIONS)):
+        if self.fusion is None:
+            object.__setattr__(self, "fusion", "noisy_or" if self.variant == "P" else "sum")
+        for key, allowed in (("variant", VARIANTS), ("pooling", POOLINGS), ("fusion", FUSIONS),
+                             ("reliability", RELIABILITIES)):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"model.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"):
             raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
         blocks = self.backbone().num_blocks
-        if self.variant == "E":
-            if not 0 <= self.trunk_blocks < blocks:
+        if self.variant in ("P", "E"):
+            trunk = self.trunk_blocks if self.variant == "E" else 0
+            if not 0 <= trunk < blocks:
                 raise ConfigError(f"model.trunk_blocks = {self.trunk_blocks}; it must lie in 0..{blocks - 1}")
-            bad = [b for b in self.exchange_blocks if not self.trunk_blocks < b <= blocks]
+            bad = [b for b in self.exchange_blocks if not trunk < b <= blocks]
             if bad:
                 raise ConfigError(
-                    f"model.exchange_blocks {bad} lie outside the interactive branch "
-                    f"(blocks {self.trunk_blocks + 1}..{blocks})"
+                    f"model.exchange_blocks {bad} lie outside the interactive branch (blocks {trunk + 1}..{blocks})"
                 )
         for key in ("exchange_routes", "pam_routes"):
             bad = [r for r in getattr(self, key) if r not in ROUTES]
@@ -68,8 +77,9 @@ class ModelConfig:
             raise ConfigError("model.exchange_routes: the channel route only pools; use frame and/or joint")
         if self.attention_heads < 1 or self.attention_ratio <= 0 or self.channel_bins < 1:
             raise ConfigError("model.attention_heads, attention_ratio and channel_bins must be positive")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout = {self.dropout}; it must lie in [0, 1)")
+        for key in ("dropout", "hand_stream_dropout"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"model.{key} = {getattr(self, key)}; it must lie in [0, 1)")
 
     @property
     def dual_stream(self) -> bool:
@@ -77,8 +87,10 @@ class ModelConfig:
 
     @property
     def name(self) -> str:
-        """Short display name: body, hand, unified, B, E, E+PAM, B-P (Noisy-OR), ..."""
+        """Short display name: body, hand, unified, B, P, E, E+PAM, E+PAM-P (E with Noisy-OR), P-sum, ..."""
         name = self.variant + ("+PAM" if self.pooling == "pam" else "")
+        if self.variant == "P":
+            return name + ("-sum" if self.fusion == "sum" else "")
         return name + ("-P" if self.fusion == "noisy_or" else "")
 
     def backbone(self, stream: str = "body") -> BackboneConfig:

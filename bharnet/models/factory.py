@@ -57,12 +57,14 @@ class InputSpec:
         return cls.create("ntu25_hands67", PipelineConfig(), num_classes)
 
     def example(self, batch: int = 2, frames: int = 64, generator: torch.Generator | None = None):
-        """Random (body, hands) of this shape, for shape checks and measurements."""
+        """Random (body, hands, body_mask, hand_mask) of this shape, everything seen, for shape checks and
+        measurements."""
         body = torch.randn(batch, self.channels, frames, self.body_layout.num_joints, self.persons,
                            generator=generator)
         joints = self.hand_layout.num_joints if self.has_hands else 0
         hands = torch.randn(batch, self.channels, frames, joints, self.hand_instances, generator=generator)
-        return body, hands
+        seen_hands = torch.full((batch, frames, self.hand_instances), float(self.has_hands))
+        return body, hands, torch.ones(batch, frames, self.persons), seen_hands
 
 
 def check_pipeline(model: ModelConfig, pipeline: PipelineConfig) -> None:

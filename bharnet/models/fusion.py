@@ -17,12 +17,17 @@ def log_complement_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(others, dim=-1) - torch.logsumexp(logits, dim=-1, keepdim=True)
 
 
-def noisy_or_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor) -> torch.Tensor:
-    """Renormalized Noisy-OR: q_k = 1 - (1 - p_B,k)(1 - p_H,k) = p_B,k + p_H,k (1 - p_B,k), then q / sum(q).
-
-    Written in log space from the second form, so no 1 - x of a number near 1 is ever taken.
+def noisy_or_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor,
+                       reliability: torch.Tensor | None = None) -> torch.Tensor:
+    """Renormalized Noisy-OR with the hand's evidence discounted by its reliability r (N,):
+    q_k = 1 - (1 - p_B,k)(1 - r p_H,k) = p_B,k + r p_H,k (1 - p_B,k), then q / sum(q). With r = 0 the result is
+    p_B itself. Written in log space from the second form, so no 1 - x of a number near 1 is ever taken.
     """
     log_body, log_hand = F.log_softmax(body_logits, -1), F.log_softmax(hand_logits, -1)
+    if reliability is not None:
+        # log r, and -inf (no hand term at all) where r = 0; the where keeps the gradient finite there
+        log_r = torch.where(reliability > 0, torch.log(reliability.clamp(min=1e-30)), float("-inf"))
+        log_hand = log_hand + log_r[:, None]
     log_q = torch.logaddexp(log_body, log_hand + log_complement_softmax(body_logits))
     return log_q - torch.logsumexp(log_q, dim=-1, keepdim=True)
 
@@ -32,8 +37,11 @@ def noisy_or_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor) -> torc
     return 1 - (1 - body_logits.softmax(-1)) * (1 - hand_logits.softmax(-1))
 
 
-def fuse(body_logits: torch.Tensor, hand_logits: torch.Tensor, method: str) -> torch.Tensor:
-    """Fused log-probabilities: ``sum`` is softmax(z_B + z_H), ``noisy_or`` the renormalized Noisy-OR."""
+def fuse(body_logits: torch.Tensor, hand_logits: torch.Tensor, method: str,
+         reliability: torch.Tensor | None = None) -> torch.Tensor:
+    """Fused log-probabilities: ``sum`` is softmax(z_B + r z_H), ``noisy_or`` the renormalized Noisy-OR with the
+    hand evidence scaled by r. ``reliability`` r (N,) in [0, 1]; None is r = 1."""
     if method == "sum":
-        return F.log_softmax(body_logits + hand_logits, -1)
-    return noisy_or_log_probs(body_logits, hand_logits)
+        scaled = hand_logits if reliability is None else reliability[:, None] * hand_logits
+        return F.log_softmax(body_logits + scaled, -1)
+    return noisy_or_log_probs(body_logits, hand_logits, reliability)

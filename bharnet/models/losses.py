@@ -2,7 +2,9 @@
 
 With a dual-stream model and sum fusion this is the ensemble loss L = CE(z_B + z_H) + l_B CE(z_B) + l_H CE(z_H);
 with BHaRNet-E the fused term sums all four branch heads and l_B, l_H sit on the interactive heads; with
-Noisy-OR fusion the first term is CE on the renormalized Noisy-OR distribution. A single-stream model has no
+Noisy-OR fusion the first term is CE on the renormalized Noisy-OR distribution. ``expert_weight`` adds a term
+per expertized head (BE, HE), so that each is a classifier on its own. A hand term counts only the samples in
+which a hand is seen: a hand head without hands has no evidence to be graded on. A single-stream model has no
 per-stream terms: the loss is plain (label-smoothed) cross-entropy, the CE baseline.
 """
 
@@ -26,13 +28,14 @@ def smoothed_nll(log_probs: torch.Tensor, target: torch.Tensor, smoothing: float
 class LossConfig:
     body_weight: float = 1.0  # l_B, on the body (interactive) head
     hand_weight: float = 1.0  # l_H, on the hand (interactive) head
+    expert_weight: float = 0.0  # on each expertized head of BHaRNet-E
     label_smoothing: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"loss.label_smoothing = {self.label_smoothing}; it must lie in [0, 1)")
-        if self.body_weight < 0 or self.hand_weight < 0:
-            raise ConfigError("loss.body_weight and loss.hand_weight must not be negative")
+        if min(self.body_weight, self.hand_weight, self.expert_weight) < 0:
+            raise ConfigError("loss.body_weight, loss.hand_weight and loss.expert_weight must not be negative")
 
 
 class BodyHandLoss(torch.nn.Module):
@@ -41,11 +44,16 @@ class BodyHandLoss(torch.nn.Module):
     def __init__(self, config: LossConfig, auxiliary_heads: tuple[str, ...]):
         super().__init__()
         self.smoothing = config.label_smoothing
-        weights = {"body": config.body_weight, "hand": config.hand_weight}
+        weights = {"body": config.body_weight, "hand": config.hand_weight,
+                   "body_expert": config.expert_weight, "hand_expert": config.expert_weight}
         self.terms = {head: weights[head] for head in auxiliary_heads if weights[head] > 0}
 
     def forward(self, outputs: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
         loss = smoothed_nll(outputs["fused"], target, self.smoothing)
-        for head, weight in self.terms.items():  # at most two stream terms
-            loss = loss + weight * F.cross_entropy(outputs[head], target, label_smoothing=self.smoothing)
+        for head, weight in self.terms.items():  # at most four stream terms
+            per_sample = F.cross_entropy(outputs[head], target, label_smoothing=self.smoothing, reduction="none")
+            if head.startswith("hand") and "hand_presence" in outputs:
+                seen = (outputs["hand_presence"] > 0).to(per_sample.dtype)
+                per_sample = per_sample * seen * (len(seen) / seen.sum().clamp(min=1))
+            loss = loss + weight * per_sample.mean()
         return loss

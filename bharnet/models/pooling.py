@@ -1,4 +1,5 @@
-"""From feature cubes to one vector per sample: global average pooling, or the pooling-attention module."""
+"""From feature cubes to one vector per sample: global average pooling, or the pooling-attention module.
+Both pool over the frames where the instance is seen, and the heads average over the instances seen."""
 
 from __future__ import annotations
 
@@ -6,16 +7,8 @@ import torch
 from torch import nn
 
 from bharnet.models.attention import BodyHandAttention, Route
-
-
-def global_average(cube: torch.Tensor) -> torch.Tensor:
-    """(B, C, T, V) -> (B, C)."""
-    return cube.mean(dim=(2, 3))
-
-
-def instance_mean(vectors: torch.Tensor, batch: int) -> torch.Tensor:
-    """(N*I, C) -> (N, C): the mean over a sample's instances (persons, or hands)."""
-    return vectors.view(batch, -1, vectors.shape[-1]).mean(1)
+from bharnet.models.masks import instance_mean, masked_average, seen
+from bharnet.models.reliability import Presence
 
 
 class PoolingAttention(nn.Module):
@@ -40,12 +33,13 @@ class PoolingAttention(nn.Module):
             nn.Linear(len(routes) * hand_channels, hand_channels), nn.BatchNorm1d(hand_channels)
         )
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N*M, C, T, V), (N*M*H, C, T, Vh) -> pooled (N*M, C), (N*M*H, C)."""
-        body_gap, hand_gap = global_average(body), global_average(hands)
+        body_gap, hand_gap = masked_average(body, presence.body), masked_average(hands, presence.hands)
         body_routes, hand_routes = [], []
         for attention in self.attention:  # the three routes, not persons or hands
-            body_update, hand_update = attention(body, hands)
+            body_update, hand_update = attention(body, hands, presence)
             body_routes.append(body_gap + attention.route.to_channels(body_update))
             hand_routes.append(hand_gap + attention.route.to_channels(hand_update))
         return self.body_projection(torch.cat(body_routes, 1)), self.hand_projection(torch.cat(hand_routes, 1))
@@ -54,12 +48,14 @@ class PoolingAttention(nn.Module):
 class AveragePooling(nn.Module):
     """GAP on both streams, with the pooling-attention module's signature."""
 
-    def forward(self, body: torch.Tensor, hands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return global_average(body), global_average(hands)
+    def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        return masked_average(body, presence.body), masked_average(hands, presence.hands)
 
 
 class ClassifierHead(nn.Module):
-    """Pooled instance vectors (N*I, C) -> mean over a sample's instances -> dropout -> FC -> logits (N, K)."""
+    """Pooled instance vectors (N*I, C) -> mean over a sample's seen instances -> dropout -> FC -> logits (N, K).
+    A sample with no instance seen gets the bias alone: no evidence (the fusion gives it no say)."""
 
     def __init__(self, channels: int, classes: int, dropout: float):
         super().__init__()
@@ -68,5 +64,6 @@ class ClassifierHead(nn.Module):
         nn.init.normal_(self.fc.weight, 0, 0.01)  # near-uniform initial predictions, whatever the class count
         nn.init.zeros_(self.fc.bias)
 
-    def forward(self, pooled: torch.Tensor, batch: int) -> torch.Tensor:
-        return self.fc(self.dropout(instance_mean(pooled, batch)))
+    def forward(self, pooled: torch.Tensor, batch: int, mask: torch.Tensor) -> torch.Tensor:
+        """``mask``: the instances' frame masks (N*I, T)."""
+        return self.fc(self.dropout(instance_mean(pooled, batch, seen(mask))))

@@ -69,10 +69,9 @@ class Predictor:
     @torch.no_grad()
     def probabilities(self, samples: list[Sample]) -> np.ndarray:
         """(N, K) class probabilities of the fused head, one row per clip."""
-        pairs = [self.pipeline(sample, None) for sample in samples]
-        body = torch.from_numpy(np.stack([b for b, _ in pairs])).to(self.device)
-        hands = torch.from_numpy(np.stack([h for _, h in pairs])).to(self.device)
-        return self.model(body, hands)["fused"].exp().cpu().numpy()
+        inputs = [self.pipeline(sample, None) for sample in samples]
+        batch = (torch.from_numpy(np.stack(field)).to(self.device) for field in zip(*inputs, strict=True))
+        return self.model(*batch)["fused"].exp().cpu().numpy()
 
     def top(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
         order = np.argsort(-probabilities)[: self.top_k]
