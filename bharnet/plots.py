@@ -78,8 +78,9 @@ def per_class_bars(per_class: dict[str, np.ndarray], classes: Sequence[str], pat
 
 def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str) -> None:
     """Accuracy vs level, a line per model, on ``ax``."""
-    for name, values in curves.items():
-        ax.plot(levels, values, marker="o", label=name)
+    for name, values in curves.items():  # a dual-stream model's experts ("M: body expert") dashed
+        ax.plot(levels, values, marker="o", label=name, linestyle="--" if ": " in name else "-",
+                markersize=3 if ": " in name else 6)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("top-1 accuracy")
     ax.set_ylim(0, 1.02)

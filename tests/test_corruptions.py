@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bharnet.data.corruptions import Corruption, person_size
+from bharnet.data.corruptions import KINDS, Corruption, person_size
 from bharnet.data.sample import Sample
 from bharnet.errors import ConfigError
 from bharnet.skeleton import body_hand_split
@@ -22,7 +22,7 @@ def holistic_sample(frames: int = 30) -> Sample:
 
 def test_level_zero_is_the_identity():
     sample = holistic_sample()
-    for kind in ("noise", "frame_drop", "hands_missing"):
+    for kind in KINDS:
         assert Corruption(kind, 0.0, HOLISTIC)(sample, np.random.default_rng(1)) is sample
 
 
@@ -32,6 +32,18 @@ def test_noise_scales_with_person_size_and_spares_missing_joints():
     jitter = (out.keypoints - sample.keypoints)[sample.scores > 0]
     assert jitter.std() == pytest.approx(0.05 * person_size(sample.keypoints, sample.scores), rel=0.05)
     assert (out.keypoints[0, :, 40] == 0).all() and (out.scores == sample.scores).all()
+
+
+@pytest.mark.parametrize(("kind", "part"), [("hand_noise", "hands"), ("body_noise", "body")])
+def test_part_noise_moves_only_that_part(kind, part):
+    sample = holistic_sample()
+    out = Corruption(kind, 0.05, HOLISTIC)(sample, np.random.default_rng(1))
+    moved = (out.keypoints != sample.keypoints).any(axis=(0, 1, 3))
+    hands = np.zeros(75, bool)
+    hands[list(HOLISTIC.left_hand + HOLISTIC.right_hand)] = True
+    seen = (sample.scores[0] > 0).any(0)
+    expected = (hands if part == "hands" else ~hands) & seen
+    assert np.array_equal(moved, expected)
 
 
 def test_frame_drop_removes_that_fraction_in_order():

@@ -15,6 +15,7 @@ import yaml
 
 from bharnet.cli.main import main
 from bharnet.config import load_config
+from bharnet.data.store import DatasetFile
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
 from bharnet.engine.evaluation import load_scores
 from bharnet.engine.events import EventWriter, read_scalars
@@ -78,20 +79,31 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     meta, splits = load_scores(out / "scores.safetensors")
     assert set(splits) == {"val", "test"} and meta["classes"] == ["hello", "thanks", "iloveyou"]
     assert splits["test"]["heads/fused"].shape == (90, 3)
-    assert metrics["fused"]["hands_missing_samples"] >= 0 and "hands_missing_top1" in metrics["fused"]
+    file = DatasetFile(signs)
+    test_indices = file.split_indices("group/signer09+group/signer10+group/signer11")
+    # independently of the engine: a hand seen (any hand joint scored) in fewer than half the frames
+    hand_joints = list(range(33, 75))
+    expected = sum((file[int(i)].scores[0][:, hand_joints] > 0).any(1).mean() < 0.5 for i in test_indices)
+    assert metrics["fused"]["hands_missing_samples"] == expected
 
     robust = tmp_path / "robust"
     capsys.readouterr()
     assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last"),
                  str(run / "checkpoints" / "best"), "--noise", "0,0.1", "--frame-drop", "0,0.5",
-                 "--hands-missing", "0,1", "--out", str(robust), "--quiet"]) == 0
+                 "--hands-missing", "0,1", "--hand-noise", "0.1", "--body-noise", "", "--out", str(robust),
+                 "--quiet"]) == 0
     report = json.loads((robust / "robustness.json").read_text())
-    assert report["levels"] == {"noise": [0, 0.1], "frame_drop": [0, 0.5], "hands_missing": [0, 1]}
-    assert len(report["top1"]) == 2  # the same model name twice is told apart by its config path
-    clean = next(iter(report["top1"].values()))
+    assert report["levels"] == {"noise": [0, 0.1], "hand_noise": [0.1], "frame_drop": [0, 0.5],
+                                "hands_missing": [0, 1]}
+    # the same model name twice is told apart by its config path; each has its fused, body and hand curves
+    names = list(report["top1"])
+    assert len(names) == 6 and sum(": " not in n for n in names) == 2
+    clean = report["top1"][names[0]]
     assert clean["noise"][0] == clean["frame_drop"][0] == pytest.approx(result["test_top1"])
+    body_expert = report["top1"][f"{names[0]}: body expert"]
+    assert clean["hands_missing"][1] == pytest.approx(body_expert["hands_missing"][1])  # no hands: the body decides
     assert all(0 <= v <= 1 for results in report["top1"].values() for vs in results.values() for v in vs)
-    assert len((robust / "robustness.csv").read_text().splitlines()) == 1 + 2 * 6
+    assert len((robust / "robustness.csv").read_text().splitlines()) == 1 + 6 * 7
     assert (robust / "robustness.png").stat().st_size > 10000
     assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last")]) == 2
     assert "2 configs but 1 checkpoints" in capsys.readouterr().err

@@ -89,9 +89,11 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "robustness", help="accuracy under keypoint noise, frame drop and lost hands, per model, with a plot",
         description="Evaluates each CONFIG with its --checkpoint (given in the same order) on the test split "
-        "corrupted before preprocessing: Gaussian keypoint noise (std as a fraction of the person's size), "
-        "random frame drop, and both hands removed in a fraction of frames. Writes robustness.json, "
-        "robustness.csv and robustness.png (a panel per corruption, a line per model) into --out. "
+        "corrupted before preprocessing: Gaussian keypoint noise (std as a fraction of the person's size) on "
+        "every joint, on the hands only and on the body only, random frame drop, and both hands removed in a "
+        "fraction of frames (1 = no hands at all). Writes robustness.json, robustness.csv and robustness.png "
+        "(a panel per corruption; a line per model, dashed lines for a dual-stream model's body and hand "
+        "experts) into --out. "
         "Corruptions are seeded by train.seed and the sample, so every model sees the same corrupted data.",
     )
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="experiment YAML file(s)")
@@ -99,9 +101,10 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
                    help="one checkpoint per CONFIG (.safetensors, .json or stem)")
     p.add_argument("--recipe", default="", help="apply a named recipe of each config (e.g. cpu)")
     add_config_arguments(p)
-    for kind, flag in (("noise", "--noise"), ("frame_drop", "--frame-drop"), ("hands_missing", "--hands-missing")):
+    for kind in DEFAULT_LEVELS:
         default = ",".join(f"{v:g}" for v in DEFAULT_LEVELS[kind])
-        p.add_argument(flag, type=_numbers, default=DEFAULT_LEVELS[kind], help=f"levels (default {default})")
+        p.add_argument("--" + kind.replace("_", "-"), type=_numbers, default=DEFAULT_LEVELS[kind],
+                       help=f"levels (default {default}; an empty string leaves the panel out)")
     p.add_argument("--out", type=Path, default=Path("runs/robustness"), help="output folder (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run_robustness)
@@ -109,13 +112,13 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
 
 def run_robustness(args: argparse.Namespace) -> int:
     from bharnet.engine.checkpoint import load_checkpoint
-    from bharnet.engine.robustness import corrupted_accuracy, write_robustness
+    from bharnet.engine.robustness import corrupted_accuracy, curves, write_robustness
     from bharnet.engine.trainer import Experiment
     from bharnet.errors import ConfigError
 
     if len(args.checkpoint) != len(args.configs):
         raise ConfigError(f"{len(args.configs)} configs but {len(args.checkpoint)} checkpoints; give one each")
-    requested = {"noise": args.noise, "frame_drop": args.frame_drop, "hands_missing": args.hands_missing}
+    requested = {kind: getattr(args, kind) for kind in DEFAULT_LEVELS}
     models: dict[str, dict[str, list[float]]] = {}
     levels: dict | None = None
     for path, checkpoint in zip(args.configs, args.checkpoint, strict=True):
@@ -123,10 +126,11 @@ def run_robustness(args: argparse.Namespace) -> int:
         load_checkpoint(checkpoint, experiment.model, device=experiment.device)
         if levels is None:  # a dataset without hands cannot lose them: that panel is left out
             has_hands = experiment.test_set.split.has_hands
-            levels = {k: v for k, v in requested.items() if v and (k != "hands_missing" or has_hands)}
+            levels = {k: v for k, v in requested.items() if v and (k in ("noise", "frame_drop") or has_hands)}
         name = experiment.config.model.name
-        models[name if name not in models else f"{name} ({path})"] = corrupted_accuracy(
-            experiment, levels, progress=not args.quiet)
+        name = name if name not in models else f"{name} ({path})"
+        models.update(curves(name, corrupted_accuracy(experiment, levels, progress=not args.quiet),
+                             experiment.config.model.dual_stream))
     write_robustness(args.out, levels, models, "accuracy under corruption (test split)")
     header = ["model", *(f"{kind} {level:g}" for kind, values in levels.items() for level in values)]
     rows = [[name, *(f"{v:.3f}" for kind in levels for v in results[kind])] for name, results in models.items()]

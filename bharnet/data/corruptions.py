@@ -2,7 +2,8 @@
 
 Each acts before the preprocessing pipeline, where a real sensor or pose estimator would fail:
 ``noise`` adds Gaussian jitter to every detected joint, its standard deviation a fraction of the
-person's size; ``frame_drop`` removes a fraction of the frames (the pipeline then samples from what is
+person's size (``hand_noise`` and ``body_noise``: to the hand joints only, or to the body joints only, in
+the same unit); ``frame_drop`` removes a fraction of the frames (the pipeline then samples from what is
 left, as it would from a stuttering stream); ``hands_missing`` removes both hands in a fraction of frames,
 as a hand detector that loses them.
 """
@@ -17,14 +18,19 @@ from bharnet.data.sample import Sample
 from bharnet.errors import ConfigError
 from bharnet.skeleton import BodyHandSplit
 
-KINDS = ("noise", "frame_drop", "hands_missing")
+KINDS = ("noise", "hand_noise", "body_noise", "frame_drop", "hands_missing")
+NOISE_KINDS = ("noise", "hand_noise", "body_noise")
 DEFAULT_LEVELS = {
     "noise": (0.0, 0.01, 0.02, 0.05, 0.1),
+    "hand_noise": (0.0, 0.01, 0.02, 0.05),
+    "body_noise": (0.0, 0.01, 0.02, 0.05),
     "frame_drop": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
     "hands_missing": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 XLABELS = {
     "noise": "keypoint noise (std / person size)",
+    "hand_noise": "noise on the hands only (std / person size)",
+    "body_noise": "noise on the body only (std / person size)",
     "frame_drop": "fraction of frames dropped",
     "hands_missing": "fraction of frames without hands",
 }
@@ -49,19 +55,32 @@ class Corruption:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"corruption {self.kind!r}; choose one of {', '.join(KINDS)}")
-        if self.level < 0 or (self.kind != "noise" and self.level > 1):
+        if self.level < 0 or (self.kind not in NOISE_KINDS and self.level > 1):
             raise ConfigError(f"{self.kind} level {self.level}: it must lie in [0, 1]")
-        if self.kind == "hands_missing" and not self.split.has_hands:
-            raise ConfigError(f"hands_missing: layout {self.split.source} has no hand joints")
+        if self.kind in ("hands_missing", "hand_noise", "body_noise") and not self.split.has_hands:
+            raise ConfigError(f"{self.kind}: layout {self.split.source} has no hand joints")
+
+    def noisy_joints(self, joints: int) -> np.ndarray:
+        """Which joints the noise kinds jitter."""
+        chosen = np.zeros(joints, bool)
+        hands = list(self.split.left_hand + self.split.right_hand)
+        if self.kind == "hand_noise":
+            chosen[hands] = True
+        elif self.kind == "body_noise":
+            chosen[list(self.split.body)] = True
+        else:
+            chosen[:] = True
+        return chosen
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
         if self.level == 0:
             return sample
         keypoints, scores = sample.keypoints, sample.scores
-        if self.kind == "noise":
+        if self.kind in NOISE_KINDS:
             sigma = self.level * person_size(keypoints, scores)
             jitter = rng.normal(0.0, sigma, keypoints.shape).astype(np.float32)
-            keypoints = np.where(scores[..., None] > 0, keypoints + jitter, keypoints)
+            chosen = (scores > 0) & self.noisy_joints(keypoints.shape[2])
+            keypoints = np.where(chosen[..., None], keypoints + jitter, keypoints)
         elif self.kind == "frame_drop":
             frames = keypoints.shape[1]
             keep = np.sort(rng.permutation(frames)[: max(1, round(frames * (1 - self.level)))])

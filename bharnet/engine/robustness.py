@@ -15,28 +15,39 @@ from bharnet.data.dataset import BodyHandDataset
 from bharnet.engine.metrics import summarize
 from bharnet.engine.trainer import Experiment
 
+HEADS = ("fused", "body", "hand")  # the curves drawn: the prediction, and a dual-stream model's two experts
+
 
 def corrupted_accuracy(experiment: Experiment, levels: dict[str, Sequence[float]],
-                       progress: bool = False) -> dict[str, list[float]]:
-    """Fused top-1 on the test split per corruption kind and level (the clean score computed once)."""
+                       progress: bool = False) -> dict[str, dict[str, list[float]]]:
+    """Top-1 on the test split per head (``fused``, and ``body`` and ``hand`` for a dual-stream model), per
+    corruption kind and level: ``{head: {kind: [top1 per level]}}`` (the clean score computed once)."""
     config, base = experiment.config, experiment.test_set
-    clean = None
-    results: dict[str, list[float]] = {}
+    clean: dict[str, float] | None = None
+    results: dict[str, dict[str, list[float]]] = {}
     for kind, values in levels.items():
-        results[kind] = []
         for level in values:
             if level == 0 and clean is not None:
-                results[kind].append(clean)
-                continue
-            corruption = Corruption(kind, level, base.split)
-            dataset = BodyHandDataset(base.file, config.data.test_split, config.data.pipeline, train=False,
-                                      seed=config.train.seed, corruption=corruption)
-            predictions = experiment.predict(dataset, progress=progress, desc=f"{kind} {level:g}")
-            top1 = summarize(predictions.heads["fused"], predictions.labels, len(experiment.classes))["top1"]
-            if level == 0:
-                clean = top1
-            results[kind].append(top1)
+                top1 = clean
+            else:
+                corruption = Corruption(kind, level, base.split)
+                dataset = BodyHandDataset(base.file, config.data.test_split, config.data.pipeline, train=False,
+                                          seed=config.train.seed, corruption=corruption)
+                predictions = experiment.predict(dataset, progress=progress, desc=f"{kind} {level:g}")
+                top1 = {head: summarize(scores, predictions.labels, len(experiment.classes))["top1"]
+                        for head, scores in predictions.heads.items() if head in HEADS}
+                clean = top1 if level == 0 else clean
+            for head, value in top1.items():
+                results.setdefault(head, {}).setdefault(kind, []).append(value)
     return results
+
+
+def curves(name: str, per_head: dict[str, dict[str, list[float]]], dual_stream: bool) -> dict[str, dict]:
+    """One model's curves under display names: the prediction as ``name``, the experts as ``name: body``."""
+    out = {name: per_head["fused"]}
+    if dual_stream:
+        out.update({f"{name}: {head} expert": per_head[head] for head in ("body", "hand") if head in per_head})
+    return out
 
 
 def write_robustness(out: Path, levels: dict[str, Sequence[float]], models: dict[str, dict[str, list[float]]],
