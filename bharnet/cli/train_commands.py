@@ -65,12 +65,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "cv", help="cross-validation by group (signers, subjects): K folds of whole held-out groups",
         description="Splits the groups (the dataset's group/<name> splits, e.g. signers) of the config's "
-        "train and test splits into K folds (sorted, dealt round-robin), trains one model per fold with that "
-        "fold's groups held out for testing, and reports the last-epoch test accuracy per fold, mean and "
-        "standard deviation. No fold's test groups are ever seen in its training.",
+        "train and test splits into K folds (sorted, dealt round-robin; groups named together by --together "
+        "stay in one fold, and every fold's training groups hold every class), trains one model per fold with "
+        "that fold's groups held out for testing, and reports the last-epoch test top-1 and mean class "
+        "accuracy per fold, their mean and standard deviation, and the figures pooled over the folds. No "
+        "fold's test groups are ever seen in its training.",
     )
     _config_arguments(p)
     p.add_argument("--folds", type=int, default=4, help="number of folds (default 4)")
+    p.add_argument("--together", action="append", default=[], metavar="G1+G2",
+                   help="groups that must share a fold, e.g. signer13+signer14 (repeatable)")
     p.add_argument("--only", type=int, nargs="*", help="run only these fold numbers (0-based)")
     p.add_argument("--out", type=Path, help="folder for the fold runs (default runs/<config name>-cv<K>)")
     p.set_defaults(run=run_cv)
@@ -194,10 +198,15 @@ def run_cv(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides, args.recipe)
     out = args.out or Path("runs") / f"{config.name}-cv{args.folds}"
-    summary = cross_validate(config, args.folds, out, progress=not args.quiet, only=args.only)
-    rows = [[str(f["fold"]), ",".join(f["test_groups"]), f"{f['test_top1']:.4f}"] for f in summary["folds"]]
-    print(format_table(["fold", "held-out groups", "test top-1"], rows))
-    print(f"mean {summary['mean']:.4f} +- {summary['std']:.4f} (std over {len(rows)} folds); written to {out}")
+    together = [group.split("+") for group in args.together]
+    summary = cross_validate(config, args.folds, out, progress=not args.quiet, only=args.only, together=together)
+    rows = [[str(f["fold"]), ",".join(f["test_groups"]), f"{f['test_top1']:.4f}", f"{f['test_mean_class']:.4f}"]
+            for f in summary["folds"]]
+    print(format_table(["fold", "held-out groups", "test top-1", "mean class"], rows))
+    print(f"top-1 mean {summary['mean']:.4f} +- {summary['std']:.4f}, mean class accuracy "
+          f"{summary['mean_class']:.4f} +- {summary['mean_class_std']:.4f} (std over {len(rows)} folds); "
+          f"pooled over the folds: top-1 {summary['pooled']['top1']:.4f}, mean class "
+          f"{summary['pooled']['mean_class']:.4f}; written to {out}")
     if "hands_missing" in summary:
         missing = summary["hands_missing"]
         print(f"test samples with hands missing in most frames: {missing['samples']}, top-1 {missing['top1']:.4f}")
