@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bharnet import fields
+from bharnet.atomic import atomic_write_text
 from bharnet.data.pipeline import PipelineConfig
 from bharnet.errors import ConfigError
 from bharnet.models.config import ModelConfig
@@ -62,15 +63,24 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr`` at the last epoch (per-step)."""
+    """Linear warm-up, then cosine decay to ``min_lr_ratio * lr`` at the last epoch (per-step). A warm-up
+    as long as the run or longer is cut to leave one epoch of decay, so a short trial run (``epochs: 1``)
+    works with the recipe's warm-up unchanged."""
 
     epochs: int = 65
     warmup_epochs: int = 5
     min_lr_ratio: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or not 0 <= self.warmup_epochs < max(self.epochs, 1):
-            raise ConfigError(f"schedule: epochs = {self.epochs} and warmup_epochs = {self.warmup_epochs} disagree")
+        if self.epochs < 1 or self.warmup_epochs < 0:
+            raise ConfigError(f"schedule: epochs = {self.epochs} must be positive and "
+                              f"warmup_epochs = {self.warmup_epochs} not negative")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"schedule.min_lr_ratio = {self.min_lr_ratio}; it is a fraction in [0, 1]")
+
+    @property
+    def effective_warmup_epochs(self) -> int:
+        return min(self.warmup_epochs, self.epochs - 1)
 
 
 @dataclass(frozen=True)
@@ -206,4 +216,4 @@ def save_config(config: ExperimentConfig, path: Path) -> None:
     values = config.to_dict()
     if config.data.file:
         values["data"]["file"] = str(config.dataset_path().resolve())
-    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump(values, sort_keys=False))

@@ -7,6 +7,7 @@ README shows the same comparison on real data.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,10 @@ def run_demo(out: Path, seed: int = 0, epochs: int = 12, progress: bool = True) 
     for name, model in MODELS.items():
         print(f"\ntraining {name} ...")
         config = demo_config(path, name, model, epochs)
-        trainer = Trainer(config, out / config.name, progress=progress)
+        run_dir = out / config.name
+        # the demo is remade from scratch each time (its data too): an earlier demo run is replaced, not resumed
+        shutil.rmtree(run_dir, ignore_errors=True)
+        trainer = Trainer(config, run_dir, progress=progress)
         results[name] = trainer.fit()["fused"]
     _report(results, out)
     return results

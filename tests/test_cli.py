@@ -1,10 +1,14 @@
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from bharnet.cli.main import main
-from bharnet.data.store import DatasetFile
+from bharnet.data.sample import Sample
+from bharnet.data.store import DatasetFile, write_dataset
 from tests.skeleton_files import two_actor_recording
 
 
@@ -86,3 +90,18 @@ def test_mediapipe_convert_through_cli(tmp_path, capsys):
     dataset = DatasetFile(out)
     assert dataset.classes == ["bye", "hello"] and len(dataset) == 6
     assert (dataset[0].scores[0, :, 25:33] == 0).all()  # MSL-150 frames carry no lower-body pose
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path):
+    """`bharnet inspect x.bhd | head`: the reader closes the pipe early; no BrokenPipeError traceback."""
+    samples = [Sample(np.ones((1, 4, 20, 3), np.float32), np.ones((1, 4, 20), np.float32), k % 50, f"s{k}")
+               for k in range(200)]
+    dataset = write_dataset(tmp_path / "x.bhd", samples, [f"class {k}" for k in range(50)], {}, "nucla20")
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, as after `head` has exited
+    try:
+        done = subprocess.run([sys.executable, "-m", "bharnet.cli.main", "inspect", str(dataset)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and done.stderr == "", done.stderr

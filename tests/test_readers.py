@@ -145,7 +145,19 @@ def test_pku_cuts_labelled_segments(tmp_path):
     assert first.meta["view"] == "L" and first.meta["group"] == "2" and first.name == "0002-L_000"
 
 
+def test_pku_takes_persons_by_content_not_slot(tmp_path):
+    """An actor recorded only in the second slot is the sample's one person, not a zero first slot."""
+    skeleton, label, values = write_pku(tmp_path)
+    moved = np.concatenate([np.zeros_like(values[:, :75]), values[:, :75]], axis=1)
+    skeleton.write_text("\n".join(" ".join(str(v) for v in row) for row in moved) + "\n")
+    first, _ = read_pku_video(skeleton, label)
+    assert first.keypoints.shape == (1, 8, 25, 3) and first.scores.all()
+    np.testing.assert_allclose(first.keypoints[0, 0], values[2, :75].reshape(25, 3), atol=1e-5)
+
+
 PKU_BAD = {
+    "nobody in the interval": ("skeleton", lambda text: "\n".join(" ".join(["0"] * 150) for _ in range(30)),
+                               "no person in any frame"),
     "empty": ("skeleton", lambda text: "", "empty file"),
     "truncated": ("skeleton", lambda text: text[: len(text) // 2 + 7], "expected 150 values"),
     "nan": ("skeleton", lambda text: text.replace(text.split()[5], "nan", 1), "NaN"),

@@ -66,7 +66,7 @@ def test_extract_folder_resumes_and_writes_the_mediapipe_layout(videos, tmp_path
     # a finished video from an interrupted run: reused, not extracted again
     assert main(["extract", str(folder / "yo_001.mp4"), "--out", str(tmp_path / "one.bhd"), "--keep-parts",
                  "--quiet"]) == 0
-    (tmp_path / "one.bhd.parts" / "yo_001.npz").rename(parts / "hoy__yo_001.npz")
+    (tmp_path / "one.bhd.parts" / "yo_001.mp4.npz").rename(parts / "hoy__yo_001.mp4.npz")
     capsys.readouterr()
     assert main(["extract", str(tmp_path / "signs"), "--out", str(out), "--format", "mediapipe", "--quiet"]) == 0
     assert "resuming: 1 of 2" in capsys.readouterr().out

@@ -19,6 +19,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from bharnet.atomic import atomic_write
 from bharnet.data.sample import Sample
 from bharnet.errors import ConfigError, DataFormatError
 from bharnet.skeleton import get_layout
@@ -77,14 +78,7 @@ def write_dataset(
         "meta": [s.meta for s in samples],
         "source": source or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata={"bharnet": json.dumps(header)})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"bharnet": json.dumps(header)}))
 
 
 class DatasetFile:

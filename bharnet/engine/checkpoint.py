@@ -6,7 +6,6 @@ and tools."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,17 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from bharnet.atomic import atomic_write, atomic_write_text
 from bharnet.errors import DataFormatError
 
 MODEL, OPTIMIZER = "model/", "optimizer/"
 STATE = "bharnet_checkpoint"
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                     state: dict[str, Any]) -> None:
     """``path``: stem of the pair ``path.safetensors`` + ``path.json``. ``state`` must be json-serializable
     (epoch, step, metrics, resolved config, scheduler and scaler states)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {MODEL + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = dict(state)
     if optimizer is not None:
@@ -44,8 +37,8 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
                     scalars.setdefault(str(pid), {})[key] = value
         meta["optimizer"] = {"param_groups": opt["param_groups"], "scalars": scalars}
     text = json.dumps(meta, indent=1)
-    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp), {STATE: text}))
-    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+    atomic_write(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp), {STATE: text}))
+    atomic_write_text(path.with_suffix(".json"), text)
 
 
 def _weights_file(path: str | Path) -> Path:

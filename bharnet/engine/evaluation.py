@@ -12,6 +12,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from bharnet import plots
+from bharnet.atomic import atomic_write, atomic_write_text
 from bharnet.errors import DataFormatError
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ def save_scores(path: Path, predictions: dict[str, Predictions], experiment: Exp
         names[split] = [file.names[i] for i in pred.indices]
     meta = {"classes": experiment.classes, "names": names, "config": experiment.config.name,
             "modality": experiment.config.data.pipeline.modality, "model": experiment.config.model.name}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"bharnet_scores": json.dumps(meta)})
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"bharnet_scores": json.dumps(meta)}))
 
 
 def load_scores(path: str | Path) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
@@ -63,7 +62,7 @@ def write_report(folder: Path, predictions: Predictions, experiment: Experiment,
     metrics = experiment.test_metrics(predictions)
     summary = {head: {k: v for k, v in m.items() if k not in ("per_class", "confusion")}
                for head, m in metrics.items()}
-    (folder / "metrics.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(folder / "metrics.json", json.dumps(summary, indent=1))
     with (folder / "per_class.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["class", "samples", *(f"{head}_top1" for head in metrics)])

@@ -11,7 +11,7 @@ from bharnet.config import ScheduleConfig
 
 def lr_factor(step: int, steps_per_epoch: int, config: ScheduleConfig) -> float:
     """Multiplier of the base learning rate after ``step`` optimizer steps."""
-    warmup = config.warmup_epochs * steps_per_epoch
+    warmup = config.effective_warmup_epochs * steps_per_epoch
     total = max(config.epochs * steps_per_epoch, 1)
     if step < warmup:
         return (step + 1) / warmup

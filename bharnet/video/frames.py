@@ -90,6 +90,11 @@ def open_frames(source: str | Path) -> FrameSource:
     return FrameSource(text, float(fps), first.shape[1], first.shape[0], count, frames())
 
 
+def count_frames(source: str | Path) -> int:
+    """Frames of a video counted by decoding it: for containers whose header reports no frame count."""
+    return sum(1 for _ in open_frames(source))
+
+
 def _image_folder(folder: Path, cv2) -> FrameSource:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:

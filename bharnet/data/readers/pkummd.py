@@ -41,7 +41,7 @@ def read_pku_labels(path: str | Path) -> list[tuple[int, int, int]]:
         fields = [f for f in re.split(r"[,\s]+", line.strip()) if f]
         try:
             label, start, end = (int(float(f)) for f in fields[:3])
-        except ValueError:
+        except (ValueError, OverflowError):
             raise DataFormatError(path, f"expected 'label,start,end,confidence', found {line[:40]!r}", number) from None
         if not 1 <= label <= NUM_CLASSES or start < 0 or end < start:
             problem = f"bad interval {line.strip()[:40]!r} (label 1..{NUM_CLASSES}, 0 <= start <= end)"
@@ -61,9 +61,12 @@ def read_pku_video(skeleton: str | Path, labels: str | Path) -> list[Sample]:
             raise DataFormatError(labels, f"interval {k} starts at frame {start}, the video has {len(frames)}")
         clip = frames[start : end + 1].transpose(1, 0, 2, 3)
         present = np.any(clip != 0, axis=-1)
-        persons = max(1, int(present.any(axis=(1, 2)).sum()))
+        # persons by content, not slot: an actor recorded in slot 2 alone must not leave slot 1's zeros
+        acting = present.any(axis=(1, 2))
+        if not acting.any():
+            raise DataFormatError(skeleton, f"interval {k} (frames {start}-{end}): no person in any frame")
         meta = {"video": skeleton.stem, "view": view, "start": start, "end": end, "group": str(video)}
-        sample = Sample(clip[:persons], present[:persons].astype(np.float32), label, f"{skeleton.stem}_{k:03d}", meta)
+        sample = Sample(clip[acting], present[acting].astype(np.float32), label, f"{skeleton.stem}_{k:03d}", meta)
         samples.append(sample.validate(skeleton, NUM_JOINTS))
     return samples
 
