@@ -21,6 +21,7 @@ from bharnet.data.pipeline import PipelineConfig
 from bharnet.errors import ConfigError
 from bharnet.models.config import ModelConfig
 from bharnet.models.losses import LossConfig
+from bharnet.skeleton.split import body_hand_split
 
 OPTIMIZERS = ("sgd", "adamw")
 
@@ -144,14 +145,26 @@ def from_dict(values: dict, source: str = "") -> ExperimentConfig:
         pipeline = PipelineConfig.from_dict({k: v for k, v in data.items() if k not in _DATA_KEYS})
         data_config = fields.build(DataConfig, {k: v for k, v in data.items() if k in _DATA_KEYS}, "data")
         built = {name: fields.build(cls, values.get(name), name) for name, cls in _SECTIONS.items() if cls}
-        return ExperimentConfig(
+        config = ExperimentConfig(
             name=str(values.get("name", "experiment")),
             data=dataclasses.replace(data_config, pipeline=pipeline),
             source=source,
             **built,
         )
+        _check_hand_coordinates(config)
+        return config
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}" if source else str(error)) from None
+
+
+def _check_hand_coordinates(config: ExperimentConfig) -> None:
+    """Hands from another sensor than the body (NTU Kinect body + MediaPipe image hands) must not be moved by
+    the body's canonical transform: the wrists would land metres apart from the hands."""
+    data = config.data
+    mixed = bool(data.layout) and not body_hand_split(data.layout).hands_in_body_coordinates
+    if mixed and data.pipeline.hand_normalize == "body":
+        raise ConfigError(f"data.hand_normalize = body, but layout {data.layout} holds its hands in other "
+                          "coordinates than its body (image vs 3D): use hand_normalize wrist or none")
 
 
 def _merge(base: dict, top: dict) -> dict:

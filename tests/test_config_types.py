@@ -111,3 +111,12 @@ def test_one_epoch_runs_with_a_one_epoch_warmup():
     assert lr_factor(0, 10, longer) == pytest.approx(0.05) and lr_factor(20, 10, longer) == 1.0
     with pytest.raises(ConfigError):
         ScheduleConfig(epochs=0)
+
+
+def test_image_coordinate_hands_are_not_moved_by_the_kinect_body_transform():
+    """NTU body (Kinect metres) + hands (MediaPipe image coordinates): hand_normalize body is refused."""
+    for path in sorted((REPO / "configs").glob("ntu*/unified.yaml")):
+        assert load_config(path).data.pipeline.hand_normalize != "body"
+        with pytest.raises(ConfigError, match="other coordinates than its body"):
+            load_config(path, ["data.hand_normalize=body"])
+    load_config(REPO / "configs/signs/unified.yaml", ["data.hand_normalize=body"])  # one sensor: allowed
