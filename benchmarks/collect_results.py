@@ -1,54 +1,141 @@
-"""Markdown tables of the measured results in runs/ (signs-crowd CV, N-UCLA), for docs/results.md.
+"""Markdown tables of cross-validated results (benchmarks/cv.sh) and N-UCLA, for docs/results.md.
 
-Usage: .venv/bin/python benchmarks/collect_results.py [SIGNS_CV_DIR]   (default runs/signs-cv)
+Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [--pictures DIR]
+  DATASET: signs or signs_plus (reads runs/<DATASET>-cv/<config>/), or nucla.
+  --against: the config every other one is compared with, clip by clip (default hand).
+  --pictures: write the pooled confusion matrix of every config there (confusion_<config>.png).
+
+Paired tests pool every held-out clip of every fold (each clip is tested exactly once):
+- top-1: the exact two-sided sign test on the clips that exactly one of the two models gets right;
+- mean class accuracy: a sign-flip permutation test on the same clips, each weighted by 1 / (classes x clips
+  of its class), 20,000 flips, seeded.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
-import sys
+import math
 from pathlib import Path
 
 import numpy as np
 
+from bharnet import plots
 from bharnet.engine.evaluation import load_scores
 
 RUNS = Path("runs")
-SIGNS_ORDER = ["body", "hand", "unified", "B", "E", "E_pam", "E_pam_noisy_or",
-               "E_pam_calibration_free"]
+ORDER = ["body", "hand", "unified", "B", "P", "E", "E_pam", "bharnet"]
+SHARED_HANDSHAPES = [("please", "sorry"), ("yes", "sorry"), ("hello", "thanks")]
 
 
-def signs_table(cv_dir: Path) -> None:
-    print("| config | model | fold top-1 (held-out signers) | mean +- std | hands missing in most frames: top-1 (n) |")
-    print("|---|---|---|---|---|")
-    for name in SIGNS_ORDER:
-        path = cv_dir / name / "cv.json"
-        if not path.is_file():
-            print(f"| {name} | not run | | | |")
-            continue
-        cv = json.loads(path.read_text())
+def pooled_predictions(run: Path, head: str = "fused") -> dict[str, tuple[int, int]]:
+    """{clip name: (label, predicted)} over the folds of one cross-validation folder."""
+    out = {}
+    for scores in sorted(run.glob("fold*/scores.safetensors")):
+        test = load_scores(scores)[1]["test"]
+        for name, label, predicted in zip(test["names"], test["labels"], test[f"heads/{head}"].argmax(1),
+                                          strict=True):
+            out[name] = (int(label), int(predicted))
+    return out
+
+
+def mean_class(labels: np.ndarray, correct: np.ndarray, classes: int) -> float:
+    return float(np.mean([correct[labels == k].mean() for k in range(classes) if (labels == k).any()]))
+
+
+def sign_test(only_a: int, only_b: int) -> float:
+    """Two-sided exact binomial p of ``only_a`` successes in ``only_a + only_b`` fair coin flips."""
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def mean_class_permutation(labels: np.ndarray, a: np.ndarray, b: np.ndarray, classes: int,
+                           flips: int = 20_000) -> float:
+    """Two-sided p of the mean-class-accuracy difference under random swaps of the two models per clip."""
+    counts = np.bincount(labels, minlength=classes)
+    present = (counts > 0).sum()
+    weights = 1.0 / (present * counts[labels])
+    difference = weights * (a.astype(float) - b.astype(float))
+    observed = abs(difference.sum())
+    rng = np.random.default_rng(0)
+    signs = rng.choice([-1.0, 1.0], size=(flips, len(labels)))
+    null = np.abs(signs @ difference)
+    return float((1 + (null >= observed - 1e-12).sum()) / (flips + 1))
+
+
+def cv_table(folder: Path, names: list[str]) -> None:
+    print("| config | model | fold top-1 | top-1 mean +- std | mean class acc. mean +- std | "
+          "hands missing in most frames: top-1 (n) |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        cv = json.loads((folder / name / "cv.json").read_text())
         folds = " / ".join(f"{f['test_top1']:.3f}" for f in cv["folds"])
-        model = json.loads((cv_dir / name / "fold0" / "result.json").read_text())["model"]
+        model = json.loads((folder / name / "fold0" / "result.json").read_text())["model"]
         missing = cv.get("hands_missing")
         hands = f"{missing['top1']:.3f} ({missing['samples']})" if missing else "-"
-        print(f"| {name} | {model} | {folds} | **{cv['mean']:.3f} +- {cv['std']:.3f}** | {hands} |")
+        print(f"| {name} | {model} | {folds} | **{cv['mean']:.3f} +- {cv['std']:.3f}** | "
+              f"**{cv['mean_class']:.3f} +- {cv['mean_class_std']:.3f}** | {hands} |")
 
 
-def signer_table(cv_dir: Path) -> None:
-    """Fused top-1 per held-out signer (sample names start with the signer), every config that ran."""
+def paired_table(folder: Path, names: list[str], against: str, classes: list[str]) -> None:
+    reference = pooled_predictions(folder / against)
+    print(f"| config | clips | right only here | right only in {against} | sign test p (top-1) | "
+          f"mean class acc. here / {against} | permutation p (mean class) |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        if name == against:
+            continue
+        predictions = pooled_predictions(folder / name)
+        clips = sorted(set(predictions) & set(reference))
+        labels = np.array([predictions[c][0] for c in clips])
+        a = np.array([predictions[c][1] == predictions[c][0] for c in clips])
+        b = np.array([reference[c][1] == reference[c][0] for c in clips])
+        only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
+        k = len(classes)
+        print(f"| {name} | {len(clips)} | {only_a} | {only_b} | {sign_test(only_a, only_b):.3g} | "
+              f"{mean_class(labels, a, k):.3f} / {mean_class(labels, b, k):.3f} | "
+              f"{mean_class_permutation(labels, a, b, k):.3g} |")
+
+
+def confusion_of(folder: Path, name: str, classes: int, head: str = "fused") -> np.ndarray:
+    confusion = np.zeros((classes, classes), np.int64)
+    for label, predicted in pooled_predictions(folder / name, head).values():
+        confusion[label, predicted] += 1
+    return confusion
+
+
+def shared_handshape_table(folder: Path, names: list[str], classes: list[str]) -> None:
+    """Clips of one sign predicted as its look-alike, both ways, pooled over folds."""
+    pairs = [(a, b) for a, b in SHARED_HANDSHAPES if a in classes and b in classes]
+    if not pairs:
+        return
+    print("| config | " + " | ".join(f"{a} <-> {b}" for a, b in pairs) + " |")
+    print("|---|" + "---|" * len(pairs))
+    for name in names:
+        confusion = confusion_of(folder, name, len(classes))
+        cells = []
+        for a, b in pairs:
+            i, j = classes.index(a), classes.index(b)
+            cells.append(f"{confusion[i, j] + confusion[j, i]} of {confusion[i].sum() + confusion[j].sum()}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def person_table(folder: Path, names: list[str]) -> None:
+    """Fused top-1 per held-out person (clip names start with the person)."""
     rows = {}
-    for name in SIGNS_ORDER:
-        correct: dict[str, list[bool]] = {}
-        for scores in sorted((cv_dir / name).glob("fold*/scores.safetensors")):
-            test = load_scores(scores)[1]["test"]
-            hits = test["heads/fused"].argmax(1) == test["labels"]
-            for sample, hit in zip(test["names"], hits, strict=True):
-                correct.setdefault(sample.split("_")[0], []).append(bool(hit))
-        if correct:
-            rows[name] = {signer: np.mean(hits) for signer, hits in correct.items()}
-    signers = sorted({signer for row in rows.values() for signer in row})
-    print("| config | " + " | ".join(s.removeprefix("signer") for s in signers) + " |")
-    print("|---|" + "---|" * len(signers))
+    for name in names:
+        hits: dict[str, list[bool]] = {}
+        for clip, (label, predicted) in pooled_predictions(folder / name).items():
+            hits.setdefault(clip.split("_")[0], []).append(label == predicted)
+        rows[name] = {person: float(np.mean(h)) for person, h in hits.items()}
+    people = sorted({p for row in rows.values() for p in row})
+    print("| config | " + " | ".join(p.removeprefix("signer") for p in people) + " |")
+    print("|---|" + "---|" * len(people))
     for name, row in rows.items():
-        print(f"| {name} | " + " | ".join(f"{row[s]:.2f}" if s in row else "" for s in signers) + " |")
+        print(f"| {name} | " + " | ".join(f"{row[p]:.2f}" if p in row else "" for p in people) + " |")
 
 
 def nucla_table() -> None:
@@ -65,10 +152,34 @@ def nucla_table() -> None:
             print(f"| fusion: {row['input']} | {row['test_top1']:.4f} | |")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset")
+    parser.add_argument("--against", default="hand")
+    parser.add_argument("--pictures", type=Path)
+    args = parser.parse_args()
+    if args.dataset == "nucla":
+        nucla_table()
+        return
+    folder = RUNS / f"{args.dataset}-cv"
+    names = [n for n in ORDER if (folder / n / "cv.json").is_file()]
+    names += sorted(p.parent.name for p in folder.glob("*/cv.json") if p.parent.name not in names)
+    classes = json.loads((folder / names[0] / "cv.json").read_text())["classes"]
+    cv_table(folder, names)
+    print()
+    if args.against in names:
+        paired_table(folder, names, args.against, classes)
+        print()
+    shared_handshape_table(folder, names, classes)
+    print()
+    person_table(folder, names)
+    if args.pictures:
+        args.pictures.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            plots.confusion_matrix(confusion_of(folder, name, len(classes)), classes,
+                                   args.pictures / f"confusion_{name}.png",
+                                   f"{args.dataset} {name}: confusion, pooled over the person folds")
+
+
 if __name__ == "__main__":
-    cv_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else RUNS / "signs-cv"
-    signs_table(cv_dir)
-    print()
-    signer_table(cv_dir)
-    print()
-    nucla_table()
+    main()

@@ -15,7 +15,7 @@ def test_stream_shapes_forward_backward(layout, persons):
     skeleton = get_layout(layout)
     net = StreamBackbone(skeleton, in_channels=3, instances=persons, config=LITE)
     x = torch.randn(2, 3, 16, skeleton.num_joints, persons, requires_grad=True)
-    features = net(x)
+    features = net(x, torch.ones(2, 16, persons))
     assert features.shape == (2 * persons, net.out_channels, 4, skeleton.num_joints)
     assert net.out_channels == 32  # round(128 * 0.25)
     features.mean().backward()

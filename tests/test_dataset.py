@@ -74,9 +74,11 @@ def test_store_rejects_bad_input(tmp_path):
 
 def test_instances_arrangement(holistic_file):
     dataset = BodyHandDataset(holistic_file, "train", PipelineConfig(num_frames=16, max_persons=2))
-    body, hands, label = dataset[1]
+    body, hands, body_mask, hand_mask, label = dataset[1]
     assert body.shape == (3, 16, 33, 2) and hands.shape == (3, 16, 21, 4) and label.dtype == torch.int64
-    assert not body[..., 1].any() and not hands[..., 2:].any()  # the absent second person
+    assert body_mask.shape == (16, 2) and hand_mask.shape == (16, 4)
+    assert not body[..., 1].any() and not hands[..., 2:].any()  # the absent second person ...
+    assert not body_mask[:, 1].any() and not hand_mask[:, 2:].any()  # ... is absent in the masks
     wrist = hands[:, :, 0, :2]
     assert torch.allclose(wrist, torch.zeros_like(wrist))  # wrist-relative
     assert dataset.num_classes == 3 and dataset.labels.tolist() == [0, 1, 2, 0]
@@ -93,7 +95,7 @@ def test_left_hands_are_mirrored(holistic_file):
 def test_graph42_and_options(holistic_file):
     config = PipelineConfig(num_frames=10, hand_arrangement="graph42", modality="BM", channels="xy_score",
                             max_persons=1, normalize="none", hand_normalize="none")
-    body, hands, _ = BodyHandDataset(holistic_file, "test", config)[0]
+    body, hands, *_ = BodyHandDataset(holistic_file, "test", config)[0]
     assert body.shape == (3, 10, 33, 1) and hands.shape == (3, 10, 42, 1)
     assert set(hands[2].unique().tolist()) <= {0.0, 1.0}  # the score channel
 
@@ -101,7 +103,7 @@ def test_graph42_and_options(holistic_file):
 def test_calibration_free_keeps_native_coordinates(holistic_file):
     config = PipelineConfig(num_frames=8, normalize="none", hand_normalize="none", mirror_left=False, max_persons=1)
     dataset = BodyHandDataset(holistic_file, "all", config)
-    body, _, _ = dataset[0]
+    body, *_ = dataset[0]
     sample = DatasetFile(holistic_file)[0]
     frames = dataset.pipeline.sampler.indices(sample.scores, None)
     np.testing.assert_allclose(body[..., 0].permute(1, 2, 0).numpy(), sample.keypoints[0, frames, :33])
@@ -111,19 +113,20 @@ def test_augmentation_is_reproducible_and_worker_independent(holistic_file):
     config = PipelineConfig(num_frames=12, sampling="crop_resize", rotate_degrees=20, scale=(0.8, 1.2),
                             shear=0.1, drop_hands=0.3)
     dataset = BodyHandDataset(holistic_file, "all", config, train=True, seed=3)
-    first = torch.cat([b.flatten() for b, _, _ in DataLoader(dataset, batch_size=2, num_workers=2)])
-    again = torch.cat([b.flatten() for b, _, _ in DataLoader(dataset, batch_size=3, num_workers=0)])
+    first = torch.cat([b.flatten() for b, *_ in DataLoader(dataset, batch_size=2, num_workers=2)])
+    again = torch.cat([b.flatten() for b, *_ in DataLoader(dataset, batch_size=3, num_workers=0)])
     torch.testing.assert_close(first, again)
     dataset.set_epoch(1)
-    other = torch.cat([b.flatten() for b, _, _ in DataLoader(dataset, batch_size=3)])
+    other = torch.cat([b.flatten() for b, *_ in DataLoader(dataset, batch_size=3)])
     assert not torch.allclose(first, other)
 
 
 def test_source_without_hands_yields_empty_hand_tensor(tmp_path):
     sample = Sample(np.ones((1, 10, 25, 3), np.float32), np.ones((1, 10, 25), np.float32), 0, "x")
     path = write_dataset(tmp_path / "ntu.bhd", [sample], ["a"], {}, "ntu25")
-    body, hands, _ = BodyHandDataset(path)[0]
+    body, hands, body_mask, hand_mask, _ = BodyHandDataset(path)[0]
     assert body.shape == (3, 64, 25, 2) and hands.shape == (3, 64, 0, 4)
+    assert not hand_mask.any() and body_mask[:, 0].all()  # no hand joints: every hand absent
 
 
 def test_config_errors_name_the_key():

@@ -14,6 +14,7 @@ from bharnet.models.attention import Route
 from bharnet.models.bharnet import PassThrough
 from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
 from bharnet.models.pooling import PoolingAttention
+from bharnet.models.reliability import Presence
 from bharnet.models.temporal import DeformableTemporalConv
 
 # a 4-block model: trunk = block 1, exchanges after blocks 2 and 4
@@ -102,11 +103,13 @@ def test_pam_is_a_linear_map_of_gap_when_attention_is_zeroed():
         other = torch.randn(cube.shape, generator=gen)
         return other - other.mean((2, 3), keepdim=True) + cube.mean((2, 3), keepdim=True)
 
+    seen = Presence(torch.ones(4, 7), torch.ones(8, 7), torch.ones(4))
+
     def is_affine_in_gap() -> bool:
         with torch.no_grad():
-            out_a, out_b = pam(body_a, hands_a), pam(body_b, hands_b)
-            mixed = pam(0.3 * body_a + 0.7 * body_b, 0.3 * hands_a + 0.7 * hands_b)
-            twin = pam(same_gap(body_a), same_gap(hands_a))
+            out_a, out_b = pam(body_a, hands_a, seen), pam(body_b, hands_b, seen)
+            mixed = pam(0.3 * body_a + 0.7 * body_b, 0.3 * hands_a + 0.7 * hands_b, seen)
+            twin = pam(same_gap(body_a), same_gap(hands_a), seen)
         return all(
             torch.allclose(m, 0.3 * a + 0.7 * b, atol=1e-5) and torch.allclose(t, a, atol=1e-5)
             for m, a, b, t in zip(mixed, out_a, out_b, twin, strict=True)

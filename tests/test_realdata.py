@@ -52,16 +52,43 @@ def test_signs_crowd_signers_and_classes(converted):
     assert dataset.layout_name == "mediapipe_holistic75"
 
 
-def test_label_audit_finds_the_swapped_signer(converted, capsys):
-    """signer03's thanks/iloveyou clips carry each other's handshapes (configs/signs/base.yaml relabels them)."""
+def _label_audit() -> dict:
     import runpy
     from pathlib import Path
 
-    path, _ = converted("signs")
-    script = Path(__file__).parents[1] / "benchmarks/signs_label_audit.py"
-    runpy.run_path(str(script), run_name="audit")["main"](str(path))
-    flagged = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "swapped" in line]
-    assert flagged == ["group/signer03"]
+    return runpy.run_path(str(Path(__file__).parents[1] / "benchmarks/signs_label_audit.py"), run_name="audit")
+
+
+def test_label_audit_finds_the_swapped_signer(converted, capsys):
+    """signer03's thanks/iloveyou clips carry each other's handshapes (configs/signs/base.yaml relabels them)."""
+    audit = _label_audit()
+    verdicts = audit["main"](str(converted("signs")[0]))
+    assert {(v.person, v.sign) for v in verdicts if v.flagged} == {("group/signer03", "thanks"),
+                                                                    ("group/signer03", "iloveyou")}
+    assert audit["swapped_pairs"](verdicts) == [("group/signer03", "iloveyou", "thanks")]
+    assert "group/signer03   iloveyou and thanks swapped" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def signs_plus(shared_data, tmp_path_factory):
+    """signs-crowd-plus converted once for this module."""
+    out = tmp_path_factory.mktemp("signs_plus") / "signs_plus.bhd"
+    source = shared_data / "signs-crowd-plus/signs_crowd_plus21.pkl"
+    convert(source, "pyskl", out, workers=2, progress=False, trusted=True)
+    return out
+
+
+def test_label_audit_finds_a_swap_made_in_signs_crowd_plus(signs_plus):
+    """Swapping one person's hello/thanks labels in memory (same open handshape, told apart by where the hand is):
+    the audit names that person and both signs, and nobody new beside the one finding on the file as collected
+    (signer18's "please" clips show a closed hand, as in "sorry")."""
+    audit = _label_audit()
+    dataset = DatasetFile(signs_plus)
+    dataset.relabel("group/signer14", {"hello": "thanks", "thanks": "hello"})
+    verdicts = audit["report"](dataset)
+    assert audit["swapped_pairs"](verdicts) == [("group/signer14", "hello", "thanks")]
+    assert {(v.person, v.sign) for v in verdicts if v.flagged} == {
+        ("group/signer14", "hello"), ("group/signer14", "thanks"), ("group/signer18", "please")}
 
 
 @pytest.mark.parametrize(("name", "classes", "samples"), [("mario", 3, 90), ("neat", 7, 210), ("msl", 5, 86)])
@@ -96,7 +123,7 @@ def test_dataset_over_real_signs_with_workers(converted):
     path, _ = converted("signs")
     dataset = BodyHandDataset(path, "signer03+signer07", train=True, seed=5)
     assert len(dataset) == 180 and set(dataset.groups) == {"signer03", "signer07"}
-    body, hands, label = next(iter(DataLoader(dataset, batch_size=8, num_workers=2)))
+    body, hands, body_mask, hand_mask, label = next(iter(DataLoader(dataset, batch_size=8, num_workers=2)))
     assert body.shape == (8, 3, 64, 33, 2) and hands.shape == (8, 3, 64, 21, 4) and label.shape == (8,)
     single = [dataset[i] for i in range(8)]
-    np.testing.assert_array_equal(body.numpy(), np.stack([b.numpy() for b, _, _ in single]))
+    np.testing.assert_array_equal(body.numpy(), np.stack([b.numpy() for b, *_ in single]))
