@@ -17,6 +17,7 @@ from bharnet.data.source import Source, holdout_splits
 from bharnet.errors import ConfigError, DataFormatError
 
 LAYOUT = "mediapipe_holistic75"
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # samples are float32: larger values would become infinity
 NUM_JOINTS = 75
 _FIRST_JOINT = {"pose": 0, "left": 33, "right": 54}
 
@@ -108,9 +109,12 @@ def read_sequence(folder: str | Path, label: int, vector: FrameVector | None = N
     rows = []
     for file in files:
         try:
-            row = np.load(file, allow_pickle=False)
+            # memory-mapped first: a damaged header claiming a huge shape fails on the file size, not in RAM
+            row = np.array(np.load(file, mmap_mode="r", allow_pickle=False))
         except (ValueError, OSError, EOFError) as err:
             raise DataFormatError(file, f"not a readable .npy array (empty or truncated?): {err}") from None
+        if row.dtype.kind not in "iuf":
+            raise DataFormatError(file, f"expected real numbers, found dtype {row.dtype}")
         if row.ndim != 1:
             raise DataFormatError(file, f"expected one flat vector per frame, got shape {row.shape}")
         if vector is None:
@@ -122,6 +126,8 @@ def read_sequence(folder: str | Path, label: int, vector: FrameVector | None = N
             raise DataFormatError(file, f"vector length {row.size}, expected {vector.length} (layout {vector.name})")
         if not np.isfinite(row).all():
             raise DataFormatError(file, "frame vector contains NaN or infinity")
+        if np.abs(row).max(initial=0) > FLOAT32_MAX:
+            raise DataFormatError(file, "frame vector holds a value beyond the float32 range (damaged?)")
         rows.append(row)
     keypoints, scores = decode_frames(np.stack(rows), vector)
     action, sequence = folder.parent.name, folder.name

@@ -26,6 +26,8 @@ def read_nucla_json(path: str | Path) -> Sample:
         raise DataFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
     except (OSError, UnicodeDecodeError) as err:
         raise DataFormatError(path, f"cannot read ({err})") from None
+    except RecursionError:
+        raise DataFormatError(path, "JSON nested too deeply to be a skeleton file") from None
     if not isinstance(record, dict) or not {"file_name", "skeletons", "label"} <= record.keys():
         raise DataFormatError(path, "expected an object with file_name, skeletons and label")
     name = str(record["file_name"])
@@ -33,11 +35,11 @@ def read_nucla_json(path: str | Path) -> Sample:
     if not match:
         raise DataFormatError(path, f"file_name {name!r} is not aXX_sYY_eZZ_vVV")
     label = record["label"]
-    if not isinstance(label, int) or not 1 <= label <= len(NUCLA_CLASSES):
+    if not isinstance(label, int) or isinstance(label, bool) or not 1 <= label <= len(NUCLA_CLASSES):
         raise DataFormatError(path, f"label {label!r} is not an integer in 1..{len(NUCLA_CLASSES)}")
     try:
         skeletons = np.asarray(record["skeletons"], dtype=np.float32)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise DataFormatError(path, "skeletons is not a regular [T][20][3] array of numbers") from None
     if skeletons.ndim != 3 or skeletons.shape[1:] != (NUM_JOINTS, 3) or len(skeletons) == 0:
         raise DataFormatError(path, f"skeletons must be [T][{NUM_JOINTS}][3] with T > 0, got {skeletons.shape}")

@@ -14,6 +14,7 @@ from bharnet.data.source import Source, splits_per_group
 from bharnet.errors import ConfigError, DataFormatError
 from bharnet.skeleton.layout import get_layout
 
+MAX_CLASSES = 100_000  # without a class list, a larger label is a damaged file, not a class
 # Joint count -> layout, used when the caller names none and the file does not say.
 LAYOUT_BY_JOINTS = {25: "ntu25", 17: "coco17", 20: "nucla20", 75: "mediapipe_holistic75", 133: "coco_wholebody133"}
 GROUP_KEYS = ("signer", "subject", "performer")
@@ -28,12 +29,14 @@ def load_annotation_pickle(path: str | Path, trusted: bool = False) -> dict[str,
     if not trusted:
         raise DataFormatError(path, UNTRUSTED)
     try:
-        with path.open("rb") as f:
-            data = pickle.load(f)
-    except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
-        raise DataFormatError(path, f"not a readable pickle (empty or truncated?): {err}") from None
+        content = path.read_bytes()  # loads() checks lengths against the bytes: a damaged size cannot over-read
+    except OSError as err:
+        raise DataFormatError(path, f"cannot read ({err.strerror or err})") from None
+    try:
+        data = pickle.loads(content)
+    except Exception as err:  # a damaged pickle can raise almost any exception type
+        raise DataFormatError(path, f"not a readable pickle (empty or truncated?): {type(err).__name__}: {err}") \
+            from None
     if isinstance(data, list):  # mmaction2 also writes a bare annotation list
         data = {"annotations": data, "split": {}}
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
@@ -61,19 +64,22 @@ def annotation_to_sample(path: Path, index: int, ann: Any, num_joints: int) -> S
     if not isinstance(ann, dict) or "keypoint" not in ann or "label" not in ann:
         raise DataFormatError(path, f"annotation {index} lacks keypoint or label")
     name = str(ann.get("frame_dir", f"sample{index:06d}"))
-    keypoints = np.asarray(ann["keypoint"], dtype=np.float32)
+    try:
+        keypoints = np.asarray(ann["keypoint"], dtype=np.float32)
+        scores = np.asarray(ann["keypoint_score"], dtype=np.float32) if "keypoint_score" in ann else None
+    except (ValueError, TypeError, OverflowError) as err:
+        raise DataFormatError(path, f"{name}: keypoint or keypoint_score is not an array of numbers ({err})") \
+            from None
     if keypoints.ndim != 4:
         raise DataFormatError(path, f"{name}: keypoint must be (M, T, V, C), got shape {keypoints.shape}")
-    if "keypoint_score" in ann:
-        scores = np.asarray(ann["keypoint_score"], dtype=np.float32)
-    else:  # 3D files carry no scores: a joint is present where it is not all zeros
+    if scores is None:  # 3D files carry no scores: a joint is present where it is not all zeros
         scores = np.any(keypoints != 0, axis=-1).astype(np.float32)
     meta = {k: v for k, v in ann.items() if isinstance(v, str | int | float) and k not in ("frame_dir", "label")}
     group = next((ann[k] for k in GROUP_KEYS if k in ann), None)
     if group is not None:
         meta["group"] = str(group)
     label = ann["label"]
-    if not isinstance(label, int | np.integer):
+    if not isinstance(label, int | np.integer) or isinstance(label, bool):
         raise DataFormatError(path, f"{name}: label {label!r} is not an integer")
     return Sample(keypoints, scores, int(label), name, meta).validate(path, num_joints)
 
@@ -81,7 +87,11 @@ def annotation_to_sample(path: Path, index: int, ann: Any, num_joints: int) -> S
 def scan(path: str | Path, trusted: bool = False, layout: str | None = None) -> Source:
     path = Path(path)
     data = load_annotation_pickle(path, trusted)
-    first = np.asarray(data["annotations"][0].get("keypoint", ()))
+    head = data["annotations"][0]
+    try:
+        first = np.asarray(head.get("keypoint", ()) if isinstance(head, dict) else ())
+    except (ValueError, TypeError, OverflowError):
+        first = np.zeros(0)  # a ragged first annotation: reported with its name when it is read
     if layout is None:
         layout = _layout_from_header(data)
     if layout is None:
@@ -94,11 +104,16 @@ def scan(path: str | Path, trusted: bool = False, layout: str | None = None) -> 
     num_classes = max(s.label for s in samples) + 1
     classes = data.get("classes")
     if not (isinstance(classes, list | tuple) and len(classes) >= num_classes):
+        if num_classes > MAX_CLASSES:
+            raise DataFormatError(path, f"label {num_classes - 1} with no class list: a damaged label?")
         classes = [f"class_{k}" for k in range(num_classes)]
     index_of = {s.name: i for i, s in enumerate(samples)}
     file_splits = data.get("split") or {}
-    if not isinstance(file_splits, dict):
-        raise DataFormatError(path, "'split' must map split names to lists of frame_dir")
+    if not isinstance(file_splits, dict) or not all(
+        isinstance(members, list | tuple) and all(isinstance(m, str) for m in members)
+        for members in file_splits.values()
+    ):
+        raise DataFormatError(path, "'split' must map split names to lists of frame_dir names")
 
     def make_splits(parsed: list[Sample]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}

@@ -8,6 +8,8 @@ import numpy as np
 
 from bharnet.errors import DataFormatError
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # samples are float32: larger values would become infinity
+
 
 class TextLines:
     def __init__(self, path: str | Path):
@@ -60,4 +62,7 @@ class TextLines:
         if not np.isfinite(values).all():
             bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
             raise self.error(f"NaN or infinite value in {what}", line=first + bad)
+        if np.abs(values).max(initial=0) > FLOAT32_MAX:
+            bad = int(np.flatnonzero(np.abs(values).max(axis=1) > FLOAT32_MAX)[0])
+            raise self.error(f"value beyond the float32 range in {what}", line=first + bad)
         return values
