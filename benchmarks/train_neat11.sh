@@ -4,14 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BHARNET=${BHARNET:-.venv/bin/bharnet}
-[ -f runs/neat11/result.json ] || "$BHARNET" train configs/neat11/E_pam.yaml --out runs/neat11 --quiet
+[ -f runs/neat11/result.json ] || "$BHARNET" train configs/neat11/bharnet.yaml --out runs/neat11 --quiet ${BHARNET_ARGS:-}
 # the last epoch's weights without the optimizer state: what predict needs, a third of the size
 .venv/bin/python - <<'PY'
 from bharnet.config import load_config
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
 from bharnet.engine.trainer import Experiment
 
-experiment = Experiment(load_config("configs/neat11/E_pam.yaml"))
+experiment = Experiment(load_config("configs/neat11/bharnet.yaml"))
 state = load_checkpoint("runs/neat11/checkpoints/last", experiment.model)
 state.pop("scheduler", None), state.pop("scaler", None)
 from pathlib import Path

@@ -26,7 +26,7 @@ DEMO_RECIPE = {
     "schedule": {"epochs": 12, "warmup_epochs": 1},
     "train": {"batch_size": 16, "threads": 2, "seed": 0},
 }
-MODELS = {"body-only": {"variant": "body"}, "BHaRNet (E+PAM)": {"variant": "E", "pooling": "pam"}}
+MODELS = {"body-only": {"variant": "body"}, "BHaRNet-P": {"variant": "P"}}  # P: the recommended default
 
 
 def demo_config(dataset: Path, name: str, model: dict, epochs: int) -> ExperimentConfig:
