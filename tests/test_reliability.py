@@ -210,3 +210,23 @@ def test_hand_jitter_is_scaled_to_each_hands_own_palm():
     left, right = (out - hands)[:, :, 0, :, :], (out - hands)[:, :, 1, 4, :]
     assert abs(left.std() - 0.2) < 0.01 and abs(right.std() - 0.02) < 0.003
     assert np.array_equal(out[:, :, 1, 5], hands[:, :, 1, 5])
+
+
+@pytest.mark.parametrize("pooling", ["gap", "pam"])
+def test_attention_readers_choose_which_stream_reads_the_other(pooling):
+    spec = InputSpec.create("mediapipe_holistic75", PipelineConfig(), 5)
+    model = build_model(ModelConfig(variant="P", pooling=pooling, attention_readers=("hands",), **TINY), spec).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("gate"):
+                p.normal_()
+    body, hands, body_mask, hand_mask = spec.example(2, 12, torch.Generator().manual_seed(8))
+    moved_body = body + 1.0
+    with torch.no_grad():
+        a = model(body, hands, body_mask, hand_mask)
+        b = model(body, hands + 1.0, body_mask, hand_mask)  # other hands: the body does not read them
+        c = model(moved_body, hands, body_mask, hand_mask)  # another body: the hands read it
+    assert torch.equal(a["body"], b["body"]) and not torch.allclose(a["hand"], b["hand"])
+    assert not torch.allclose(a["hand"], c["hand"])
+    with pytest.raises(ConfigError, match="attention_readers"):
+        ModelConfig(variant="P", attention_readers=("feet",))

@@ -94,17 +94,22 @@ class GatedCrossAttention(nn.Module):
         return torch.tanh(self.gate) * self.out(attended) * any_key[:, None, None]
 
 
-class BodyHandAttention(nn.Module):
-    """Both directions on one route: body tokens attend to their person's present hands, hands to their body.
-    The body's update is scaled by its person's hand reliability: unreliable hands do not rewrite the body."""
+READERS = ("body", "hands")
 
-    def __init__(self, route: Route, body_channels: int, hand_channels: int, heads: int, attention_ratio: float):
+
+class BodyHandAttention(nn.Module):
+    """Both directions on one route: body tokens attend to their person's present hands, hands to their body
+    (``readers`` names the streams that read the other; a stream that does not read gets no update). The body's
+    update is scaled by its person's hand reliability: unreliable hands do not rewrite the body."""
+
+    def __init__(self, route: Route, body_channels: int, hand_channels: int, heads: int, attention_ratio: float,
+                 readers: tuple[str, ...] = READERS):
         super().__init__()
         self.route = route
         body_dim, hand_dim = route.token_dim(body_channels), route.token_dim(hand_channels)
         width = max(heads, round(max(body_dim, hand_dim) * attention_ratio))
-        self.body_from_hands = GatedCrossAttention(body_dim, hand_dim, heads, width)
-        self.hands_from_body = GatedCrossAttention(hand_dim, body_dim, heads, width)
+        self.body_from_hands = GatedCrossAttention(body_dim, hand_dim, heads, width) if "body" in readers else None
+        self.hands_from_body = GatedCrossAttention(hand_dim, body_dim, heads, width) if "hands" in readers else None
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,18 +120,24 @@ class BodyHandAttention(nn.Module):
         per_person = hand_tokens.shape[0] // persons
         grouped = hand_tokens.reshape(persons, per_person * hand_tokens.shape[1], hand_tokens.shape[2])
         grouped_mask = hand_mask.reshape(persons, -1)
-        body_update = self.body_from_hands(body_tokens, grouped, grouped_mask) * presence.reliability[:, None, None]
-        hand_update = self.hands_from_body(grouped, body_tokens, body_mask).reshape(hand_tokens.shape)
-        return body_update, hand_update
+        body_update = hand_update = None
+        if self.body_from_hands is not None:
+            body_update = self.body_from_hands(body_tokens, grouped, grouped_mask) * presence.reliability[:, None, None]
+        if self.hands_from_body is not None:
+            hand_update = self.hands_from_body(grouped, body_tokens, body_mask).reshape(hand_tokens.shape)
+        return (torch.zeros_like(body_tokens) if body_update is None else body_update,
+                torch.zeros_like(hand_tokens) if hand_update is None else hand_update)
 
 
 class StreamExchange(nn.Module):
     """Feature exchange between the interactive branches: each route's update is broadcast back into the
     cube as a residual. Zero gates at initialization leave both streams exactly as they were."""
 
-    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float):
+    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float,
+                 readers: tuple[str, ...] = READERS):
         super().__init__()
-        self.routes = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio) for r in routes)
+        self.routes = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio, readers)
+                                    for r in routes)
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, presence: Presence
                 ) -> tuple[torch.Tensor, torch.Tensor]:

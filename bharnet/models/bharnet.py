@@ -82,13 +82,13 @@ class BHaRNet(nn.Module):
                 return PassThrough()
             routes = [Route(r) for r in config.exchange_routes]
             widths = (body_backbone.channels_after(block, channels), hand_backbone.channels_after(block, channels))
-            return StreamExchange(routes, *widths, heads, ratio)
+            return StreamExchange(routes, *widths, heads, ratio, config.attention_readers)
 
         self.exchanges = nn.ModuleList(exchange_after(block) for block in cuts[1:])
         body_width, hand_width = self.body.out_channels, self.hand.out_channels
         if config.pooling == "pam":
             routes = [Route(r, config.channel_bins) for r in config.pam_routes]
-            self.pool = PoolingAttention(routes, body_width, hand_width, heads, ratio)
+            self.pool = PoolingAttention(routes, body_width, hand_width, heads, ratio, config.attention_readers)
         else:
             self.pool = AveragePooling()
         self.body_head = ClassifierHead(body_width, num_classes, config.dropout)

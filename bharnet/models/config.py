@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bharnet import fields
 from bharnet.errors import ConfigError
-from bharnet.models.attention import ROUTES
+from bharnet.models.attention import READERS, ROUTES
 from bharnet.models.backbone import DEFAULT_STRIDE_BLOCKS, DEFAULT_WIDTHS, BackboneConfig
 from bharnet.models.fusion import FUSIONS
 from bharnet.models.reliability import RELIABILITIES
@@ -45,6 +45,7 @@ class ModelConfig:
     exchange_routes: tuple[str, ...] = ("frame", "joint")
     # attention (exchange and PAM)
     pam_routes: tuple[str, ...] = ("frame", "joint", "channel")
+    attention_readers: tuple[str, ...] = ("body", "hands")  # the streams that read the other (body, hands)
     attention_heads: int = 4
     attention_ratio: float = 0.25  # attention width / feature width
     channel_bins: int = 8  # temporal bins describing a channel token
@@ -73,6 +74,9 @@ class ModelConfig:
             bad = [r for r in getattr(self, key) if r not in ROUTES]
             if bad or not getattr(self, key):
                 raise ConfigError(f"model.{key} = {list(getattr(self, key))}; choose from {', '.join(ROUTES)}")
+        if not self.attention_readers or set(self.attention_readers) - set(READERS):
+            raise ConfigError(f"model.attention_readers = {list(self.attention_readers)}; choose from "
+                              f"{', '.join(READERS)}")
         if "channel" in self.exchange_routes:
             raise ConfigError("model.exchange_routes: the channel route only pools; use frame and/or joint")
         if self.attention_heads < 1 or self.attention_ratio <= 0 or self.channel_bins < 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bharnet.models.attention import BodyHandAttention, Route
+from bharnet.models.attention import READERS, BodyHandAttention, Route
 from bharnet.models.masks import instance_mean, masked_average, seen
 from bharnet.models.reliability import Presence
 
@@ -20,9 +20,11 @@ class PoolingAttention(nn.Module):
     exactly the linear map ``(W_frame + W_joint + W_channel) GAP + b`` followed by a BatchNorm (affine in eval).
     """
 
-    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float):
+    def __init__(self, routes: list[Route], body_channels: int, hand_channels: int, heads: int, ratio: float,
+                 readers: tuple[str, ...] = READERS):
         super().__init__()
-        self.attention = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio) for r in routes)
+        self.attention = nn.ModuleList(BodyHandAttention(r, body_channels, hand_channels, heads, ratio, readers)
+                                       for r in routes)
         # BatchNorm after the projection keeps the summed routes at the scale GAP has (without it the pooled
         # vector, the one path into the head with no normalization, blows up under SGD at lr 0.1); in
         # eval mode it is affine, so the module stays a linear map of GAP while the attention is zero

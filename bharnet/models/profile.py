@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from bharnet.models.baselines import SingleStream
+from bharnet.models.bench import Bench
 from bharnet.models.factory import InputSpec
 
 
@@ -57,22 +57,6 @@ def profile_model(model: nn.Module, spec: InputSpec, frames: int = 64, speed_bat
     out.macs = {**macs, "total": counts["Global"] / 2}
 
     if threads is not None:
-        out.samples_per_second = cpu_throughput(model, spec, frames, speed_batch, threads, repeats)
+        bench = Bench(torch.device("cpu"), threads, repeats)
+        out.samples_per_second = bench.inference(model, spec.example(speed_batch, frames, generator))
     return out
-
-
-def cpu_throughput(model: nn.Module, spec: InputSpec, frames: int, batch: int, threads: int, repeats: int) -> float:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        inputs = spec.example(batch, frames, torch.Generator().manual_seed(0))
-        with torch.inference_mode():
-            model(*inputs)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                model(*inputs)
-                times.append(time.perf_counter() - start)
-        return batch / min(times)
-    finally:
-        torch.set_num_threads(previous)
