@@ -7,7 +7,7 @@ import os
 import sys
 
 from bharnet import runtime
-from bharnet.cli import data_commands, model_commands, train_commands, video_commands
+from bharnet.cli import bench_commands, data_commands, model_commands, train_commands, video_commands
 from bharnet.errors import BharnetError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_commands.register(commands)
     model_commands.register(commands)
+    bench_commands.register(commands)
     train_commands.register(commands)
     video_commands.register(commands)
     return parser
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    runtime.reuse_freed_memory()
+    if not getattr(args, "system_allocator", False):  # bharnet bench can measure without it
+        runtime.reuse_freed_memory()
     try:
         status = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit

@@ -1,8 +1,12 @@
-"""Model commands: ``bharnet info``."""
+"""Model commands: ``bharnet info`` (size per stream) and ``bharnet export`` (ONNX)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+from torch import nn
 
 from bharnet.config import ExperimentConfig, load_config
 from bharnet.data.store import DatasetFile
@@ -36,6 +40,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_config_arguments(p)
     p.set_defaults(run=run_info)
 
+    p = commands.add_parser(
+        "export", help="a trained model as ONNX (bharnet[onnx]), for onnxruntime and bharnet predict",
+        description="Writes the config's model with the checkpoint's weights as an ONNX file: inputs body, "
+        "hands, body_mask, hand_mask with a dynamic batch axis and data.num_frames frames; outputs fused (class "
+        "probabilities) and every head's logits (body, hand, body_expert, hand_expert, or the single stream's). "
+        "The checkpoint's config and classes are stored in the file, so bharnet predict --backend onnx can use "
+        "it alone.",
+    )
+    p.add_argument("config", metavar="CONFIG", help="experiment YAML file of the checkpoint's model")
+    p.add_argument("--checkpoint", "-c", required=True, help="checkpoint file (or bundled name, e.g. neat11)")
+    p.add_argument("--onnx", type=Path, required=True, help="output .onnx file")
+    add_config_arguments(p)
+    p.set_defaults(run=run_export)
+
 
 def input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> InputSpec:
     pipeline = config.data.pipeline
@@ -50,16 +68,22 @@ def input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> InputSpec:
                       "data.layout / data.num_classes are not set; or use --ntu-sized")
 
 
+def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False
+                      ) -> Iterator[tuple[ExperimentConfig, InputSpec, nn.Module]]:
+    """Each config with its input and its freshly initialized model, built one at a time."""
+    for path in paths:
+        config = load_config(path, overrides)
+        check_pipeline(config.model, config.data.pipeline)
+        spec = input_spec(config, ntu_sized)
+        yield config, spec, build_model(config.model, spec)
+
+
 def run_info(args: argparse.Namespace) -> int:
     columns = ["config", "model", "params body", "params hand", "params x-attn", "params total",
                "GMACs body", "GMACs hand", "GMACs x-attn", "GMACs total", "samples/s"]
     # a unified graph is one stream over body and hands: it shows in the totals only
     rows = []
-    for path in args.configs:
-        config = load_config(path, args.overrides)
-        check_pipeline(config.model, config.data.pipeline)
-        spec = input_spec(config, args.ntu_sized)
-        model = build_model(config.model, spec)
+    for config, spec, model in configured_models(args.configs, args.overrides, args.ntu_sized):
         stats = profile_model(model, spec, args.frames, args.batch, None if args.no_speed else args.threads)
         speed = f"{stats.samples_per_second:.1f}" if stats.samples_per_second else "-"
         parts = ("body", "hand", "cross-attention", "total")
@@ -68,6 +92,28 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"input: {args.frames} frames{', NTU-sized' if args.ntu_sized else ''}; MACs per sample; "
           f"speed: eval, batch {args.batch}, {args.threads} CPU threads")
     print(format_table(columns, rows, args.markdown))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from bharnet.engine.checkpoint import load_checkpoint, read_checkpoint_state
+    from bharnet.export import export_onnx, predictor_state
+    from bharnet.video.predict import resolve_checkpoint
+
+    config = load_config(args.config, args.overrides)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    state = read_checkpoint_state(checkpoint)
+    described = "source_layout" in state  # written by a bharnet that records its input
+    spec = (InputSpec.create(state["source_layout"], config.data.pipeline, len(state["classes"]), state["coordinates"])
+            if described else input_spec(config))
+    model = build_model(config.model, spec)
+    load_checkpoint(checkpoint, model)
+    outputs = export_onnx(model, spec, args.onnx, predictor_state(state) if described else None,
+                          config.data.pipeline.num_frames)
+    print(f"{config.model.name} written to {args.onnx}: inputs body, hands, body_mask, hand_mask (batch x "
+          f"{config.data.pipeline.num_frames} frames); outputs {', '.join(outputs)}")
+    if not described:
+        print("the checkpoint does not record its input layout: bharnet predict cannot use this file alone")
     return 0
 
 

@@ -39,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "a sliding window of --window frames every --stride frames, printing the top-k classes with their "
         "probabilities. --render OUT.mp4 writes the frames with the body and hand skeletons and the current "
         "label; --snapshot OUT.png saves one rendered frame. CHECKPOINT is a checkpoint file, or neat11 (the "
-        "bundled 7-sign model: hello help iLoveYou okay play please thankyou).",
+        "bundled 7-sign model: hello help iLoveYou okay play please thankyou), or with --backend onnx a file "
+        "written by bharnet export.",
     )
     p.add_argument("input", metavar="INPUT", help="video, frame folder, webcam index, stream URL or .bhd file")
     p.add_argument("--checkpoint", "-c", default="neat11", help="checkpoint file or bundled name (default neat11)")
@@ -50,6 +51,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--snapshot", type=Path, help="save the annotated middle frame as a PNG")
     p.add_argument("--json", type=Path, help="write every window's prediction here")
     p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="run the model in PyTorch (default) or in onnxruntime on the CPU (needs bharnet[onnx]); "
+                   "with onnx, CHECKPOINT may be a file written by bharnet export")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(run=run_predict)
 
@@ -90,7 +94,7 @@ def run_extract(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from bharnet.video.predict import Predictor
 
-    predictor = Predictor(args.checkpoint, args.device, args.top_k)
+    predictor = Predictor(args.checkpoint, args.device, args.top_k, args.backend)
     window = args.window or predictor.window
     stride = args.stride or max(1, window // 2)
     if args.input.endswith(".bhd"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,10 +17,12 @@ from bharnet.data.pipeline import BodyHandPipeline
 from bharnet.data.sample import Sample
 from bharnet.engine.checkpoint import load_checkpoint, read_checkpoint_state
 from bharnet.errors import ConfigError, DataFormatError
+from bharnet.export import FUSED, OnnxModel, export_onnx, predictor_state
 from bharnet.models import InputSpec, build_model
 from bharnet.skeleton import body_hand_split
 
 BUNDLED = {"neat11": "neat11.safetensors"}  # checkpoints shipped inside the package
+BACKENDS = ("torch", "onnx")
 
 
 def resolve_checkpoint(name: str | Path) -> Path:
@@ -27,6 +30,36 @@ def resolve_checkpoint(name: str | Path) -> Path:
     if str(name) in BUNDLED:
         return Path(str(importlib.resources.files("bharnet.assets") / BUNDLED[str(name)]))
     return Path(name)
+
+
+class TorchProbabilities:
+    """Fused class probabilities of a PyTorch model for a batch of (body, hands, body_mask, hand_mask)."""
+
+    def __init__(self, model: torch.nn.Module, device: str | torch.device):
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+
+    @torch.no_grad()
+    def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
+        return self.model(*(torch.from_numpy(x).to(self.device) for x in batch))["fused"].exp().cpu().numpy()
+
+
+class OnnxProbabilities:
+    """The same from an exported model in onnxruntime."""
+
+    def __init__(self, model: OnnxModel):
+        self.model = model
+
+    def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
+        return self.model(*batch)[FUSED]
+
+
+def exported_copy(model: torch.nn.Module, spec: InputSpec, state: dict, frames: int) -> OnnxModel:
+    """``model`` exported to a temporary ONNX file and loaded in onnxruntime (which keeps it in memory)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        export_onnx(model, spec, path, predictor_state(state), frames)
+        return OnnxModel(path)
 
 
 @dataclass
@@ -40,22 +73,33 @@ class WindowPrediction:
 
 
 class Predictor:
-    """A checkpoint with its preprocessing: ``probabilities(sample)`` for one clip, ``windows`` for a long one."""
+    """A checkpoint with its preprocessing: ``probabilities(sample)`` for one clip, ``windows`` for a long one.
 
-    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu", top_k: int = 3):
+    ``backend``: ``torch``, or ``onnx`` (onnxruntime on the CPU). With onnx, ``checkpoint`` is a file written
+    by ``bharnet export``, or a checkpoint that is exported to a temporary file first."""
+
+    def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu", top_k: int = 3,
+                 backend: str = "torch"):
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         path = resolve_checkpoint(checkpoint)
-        state = read_checkpoint_state(path)
-        if "source_layout" not in state:
+        exported = OnnxModel(path) if path.suffix == ".onnx" else None
+        if exported is not None and backend != "onnx":
+            raise ConfigError(f"{path} is an ONNX file: predict from it with --backend onnx")
+        state = exported.state if exported is not None else read_checkpoint_state(path)
+        if not state or "source_layout" not in state:
             raise DataFormatError(path, "lacks the source layout (written by an older bharnet); retrain or "
                                   "evaluate with bharnet eval instead")
         self.config = from_dict(state["config"], source=str(path))
         self.classes: list[str] = state["classes"]
         self.layout = state["source_layout"]
         pipeline = self.config.data.pipeline
-        spec = InputSpec.create(self.layout, pipeline, len(self.classes), state["coordinates"])
-        self.device = torch.device(device)
-        self.model = build_model(self.config.model, spec).to(self.device).eval()
-        load_checkpoint(path, self.model, device=self.device)
+        if exported is None:
+            spec = InputSpec.create(self.layout, pipeline, len(self.classes), state["coordinates"])
+            model = build_model(self.config.model, spec).eval()
+            load_checkpoint(path, model)
+            exported = exported_copy(model, spec, state, pipeline.num_frames) if backend == "onnx" else None
+        self.run = OnnxProbabilities(exported) if exported is not None else TorchProbabilities(model, device)
         self.pipeline = BodyHandPipeline(body_hand_split(self.layout), pipeline, train=False)
         self.window = pipeline.num_frames
         self.top_k = min(top_k, len(self.classes))
@@ -66,12 +110,10 @@ class Predictor:
             raise ConfigError(f"{source}: gives {layout} keypoints, but checkpoint {self.name} was trained on "
                               f"{self.layout}")
 
-    @torch.no_grad()
     def probabilities(self, samples: list[Sample]) -> np.ndarray:
         """(N, K) class probabilities of the fused head, one row per clip."""
         inputs = [self.pipeline(sample, None) for sample in samples]
-        batch = (torch.from_numpy(np.stack(field)).to(self.device) for field in zip(*inputs, strict=True))
-        return self.model(*batch)["fused"].exp().cpu().numpy()
+        return self.run([np.stack(field) for field in zip(*inputs, strict=True)])
 
     def top(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
         order = np.argsort(-probabilities)[: self.top_k]

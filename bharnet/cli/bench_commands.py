@@ -1,0 +1,258 @@
+"""``bharnet bench``: speed and memory of the models in configs, side by side with CTR-GCN's own code and with
+what a plain matmul achieves on the same machine, in one process."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bharnet.cli.model_commands import add_config_arguments, configured_models, format_table
+from bharnet.errors import ConfigError
+from bharnet.models import InputSpec
+from bharnet.models.bench import DEFAULT_REFERENCE, Bench, ReferenceCTRGCN, matmul_flops
+from bharnet.models.profile import profile_model
+
+REFERENCE_NAME = "CTR-GCN (reference code)"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "bench", help="inference and training speed, peak memory, against CTR-GCN's code and a plain matmul",
+        description="For each config's model, on NTU-sized input by default: parameters, MACs per sample, "
+        "inference samples/s (eval, inference mode) at each --batch, training samples/s (forward, loss, "
+        "backward, SGD step, train mode) at --train-batch, and the peak memory of both. In the same run, with "
+        "the same threads, batches and allocator setting: CTR-GCN's own model from --reference (when present) "
+        "and the FLOP/s of a plain fp32 matmul, so that every model's speed reads as a ratio to CTR-GCN's and "
+        "its achieved FLOP/s as a fraction of the matmul's. Speeds are the best of --repeats timed calls after "
+        "one warm-up.",
+    )
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="experiment YAML file(s)")
+    p.add_argument("--dataset-sized", action="store_true",
+                   help="measure on the configs' own input shape instead of NTU-sized input (25 body joints, "
+                   "2x21 hand joints, 2 persons, 60 classes)")
+    p.add_argument("--frames", type=int, default=64, help="frames per sample (default 64)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.add_argument("--batch", type=int, nargs="+", default=[1, 16], help="inference batch sizes (default 1 16)")
+    p.add_argument("--train-batch", type=int, default=16, help="training batch size (default 16; 0 skips)")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls per figure, best counts (default 5)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, or auto (cuda when present)")
+    p.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
+                   help="CTR-GCN's code (default ../shared/reference/ctrgcn beside the repository)")
+    p.add_argument("--no-reference", action="store_true", help="leave CTR-GCN out")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile'd inference")
+    p.add_argument("--onnx", action="store_true", help="also time onnxruntime inference on the CPU (bharnet[onnx])")
+    p.add_argument("--system-allocator", action="store_true",
+                   help="keep glibc's default malloc settings (bharnet.runtime.reuse_freed_memory not applied)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--json", type=Path, help="also write every figure, the input and the machine here")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_config_arguments(p)
+    p.set_defaults(run=run_bench)
+
+
+@dataclass
+class ModelFigures:
+    """One model's figures; speeds in samples/s keyed by batch size, memory in bytes."""
+
+    config: str
+    model: str
+    parameters: int
+    macs: float | None  # per sample; None where torch's flop counter cannot trace the model
+    inference: dict[int, float] = field(default_factory=dict)
+    compiled: dict[int, float] = field(default_factory=dict)
+    onnxruntime: dict[int, float] = field(default_factory=dict)
+    training: float | None = None
+    inference_peak: int | None = None  # at the largest inference batch
+    training_peak: int | None = None
+
+
+class ModelBench:
+    """Measures models one after another on the same input, device, threads and batches."""
+
+    def __init__(self, args: argparse.Namespace, device: torch.device):
+        self.args, self.device = args, device
+        self.bench = Bench(device, args.threads, args.repeats)
+
+    def progress(self, text: str) -> None:
+        if not self.args.quiet:
+            print(f"bench: {text}", file=sys.stderr, flush=True)
+
+    def inputs(self, spec: InputSpec, batch: int) -> tuple[torch.Tensor, ...]:
+        return self.bench.inputs(spec.example(batch, self.args.frames, torch.Generator().manual_seed(0)))
+
+    def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec) -> ModelFigures:
+        args = self.args
+        self.progress(f"{config}: parameters and MACs")
+        try:
+            size = profile_model(model, spec, args.frames, threads=None)
+            macs = size.macs["total"]
+        except (RuntimeError, AssertionError):  # the flop counter's tracing fails on some foreign code
+            macs = None
+        figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs)
+        model = model.to(self.device).eval()
+        for batch in args.batch:
+            self.progress(f"{config}: inference, batch {batch}")
+            figures.inference[batch] = self.bench.inference(model, self.inputs(spec, batch))
+        largest = self.inputs(spec, max(args.batch))
+        figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(model, largest))
+        if args.compile:
+            self.progress(f"{config}: torch.compile (compiling takes a while)")
+            compiled = torch.compile(model)
+            for batch in args.batch:
+                figures.compiled[batch] = self.bench.inference(compiled, self.inputs(spec, batch))
+        if args.onnx:
+            figures.onnxruntime = self.onnxruntime(config, model, spec)
+        if args.train_batch:
+            self.progress(f"{config}: training, batch {args.train_batch}")
+            step = self.bench.training_step(model, self.inputs(spec, args.train_batch))
+            figures.training = self.bench.training(step, args.train_batch)
+            figures.training_peak = self.bench.peak_bytes(step)
+        return figures
+
+    @staticmethod
+    def _infer(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        with torch.inference_mode():
+            model(*inputs)
+
+    def onnxruntime(self, config: str, model: nn.Module, spec: InputSpec) -> dict[int, float]:
+        from bharnet.export import OnnxModel, export_onnx
+
+        self.progress(f"{config}: ONNX export and onnxruntime")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.onnx"
+            export_onnx(copy.deepcopy(model).cpu(), spec, path, frames=self.args.frames)
+            session = OnnxModel(path, self.args.threads)
+        cpu = Bench(torch.device("cpu"), self.args.threads, self.args.repeats)
+        return {batch: cpu.inference(session, spec.example(batch, self.args.frames, torch.Generator().manual_seed(0)))
+                for batch in self.args.batch}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA device here")
+    return device
+
+
+def machine(device: torch.device) -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        lines = info.read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+    described = {"cpu": f"{cpu}, {os.cpu_count()} logical cores", "torch": torch.__version__}
+    if device.type == "cuda":
+        described["gpu"] = torch.cuda.get_device_name(device)
+    return described
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    device = pick_device(args.device)
+    runner = ModelBench(args, device)
+    runner.progress(f"fp32 matmul FLOP/s on {device}")
+    matmul = matmul_flops(runner.bench)
+    results = [runner.measure(config.name, config.model.name, model, spec)
+               for config, spec, model in configured_models(args.configs, args.overrides, not args.dataset_sized)]
+    reference = None
+    if not args.no_reference and args.reference.is_dir():
+        reference = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
+                                   InputSpec.ntu_sized())
+    elif not args.no_reference:
+        runner.progress(f"no CTR-GCN reference code at {args.reference}: measured without it")
+    report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
+    print(report.header())
+    print(format_table(report.columns(), report.rows(), args.markdown))
+    if args.json:
+        args.json.write_text(json.dumps(report.as_dict(), indent=1))
+        print(f"figures written to {args.json}")
+    return 0
+
+
+class BenchReport:
+    def __init__(self, args: argparse.Namespace, device: torch.device, matmul: float, figures: list[ModelFigures],
+                 reference: ModelFigures | None):
+        self.args, self.device, self.matmul, self.figures, self.reference = args, device, matmul, figures, reference
+        self.batch = max(args.batch)  # the batch that ratios and achieved FLOP/s are stated at
+
+    def header(self) -> str:
+        args = self.args
+        shape = "the configs' own input shape" if args.dataset_sized else "NTU-sized input (25 body joints, " \
+            "2x21 hand joints, 2 persons, 60 classes)"
+        described = "; ".join(f"{k}: {v}" for k, v in machine(self.device).items())
+        return (f"{described}\ndevice {self.device}, {args.threads} threads; {shape}, {args.frames} frames; "
+                f"best of {args.repeats}; allocator: {self.allocator()}\n"
+                f"fp32 matmul (1024^3): {self.matmul / 1e9:.1f} GFLOP/s. Peak memory: "
+                f"{'CUDA max_memory_allocated' if self.device.type == 'cuda' else 'torch.profiler allocations'} "
+                f"above the model's own, during one call at batch {self.batch} / one training step.")
+
+    def allocator(self) -> str:
+        if self.device.type == "cuda":
+            return "PyTorch's CUDA caching allocator"
+        return "glibc defaults" if self.args.system_allocator else "freed memory reused (reuse_freed_memory)"
+
+    def columns(self) -> list[str]:
+        args = self.args
+        columns = ["config", "model", "params", "GMACs"]
+        columns += [f"infer/s b{b}" for b in args.batch]
+        columns += [f"compiled/s b{b}" for b in args.batch] if args.compile else []
+        columns += [f"onnxruntime/s b{b}" for b in args.batch] if args.onnx else []
+        columns += [f"train/s b{args.train_batch}"] if args.train_batch else []
+        columns += [f"peak MB infer b{self.batch}"] + (["peak MB train"] if args.train_batch else [])
+        columns += [f"% matmul b{self.batch}"]
+        if self.reference:
+            columns += [f"x CTR-GCN infer b{self.batch}"] + (["x CTR-GCN train"] if args.train_batch else [])
+        return columns
+
+    def achieved(self, figures: ModelFigures) -> float | None:
+        """Achieved FLOP/s at the stated batch as a fraction of the matmul's."""
+        return 2 * figures.macs * figures.inference[self.batch] / self.matmul if figures.macs else None
+
+    def rows(self) -> list[list[str]]:
+        args = self.args
+        rows = []
+        for f in self.figures:
+            row = [f.config, f.model, f"{f.parameters / 1e6:.3f}M", _text(f.macs and f.macs / 1e9, "{:.3f}")]
+            row += [f"{f.inference[b]:.1f}" for b in args.batch]
+            row += [f"{f.compiled[b]:.1f}" for b in args.batch] if args.compile else []
+            row += [f"{f.onnxruntime[b]:.1f}" for b in args.batch] if args.onnx else []
+            row += [_text(f.training, "{:.1f}")] if args.train_batch else []
+            row += [_text(f.inference_peak and f.inference_peak / 2**20, "{:.0f}")]
+            row += [_text(f.training_peak and f.training_peak / 2**20, "{:.0f}")] if args.train_batch else []
+            achieved = self.achieved(f)
+            row += [_text(achieved and 100 * achieved, "{:.1f}%")]
+            if self.reference:
+                ref = self.reference
+                row += [f"{f.inference[self.batch] / ref.inference[self.batch]:.2f}"]
+                row += [_text(f.training and f.training / ref.training, "{:.2f}")] if args.train_batch else []
+            rows.append(row)
+        return rows
+
+    def as_dict(self) -> dict:
+        args = self.args
+        return {
+            "machine": machine(self.device),
+            "device": str(self.device),
+            "threads": args.threads,
+            "frames": args.frames,
+            "input": "dataset-sized" if args.dataset_sized else "ntu-sized",
+            "repeats": args.repeats,
+            "allocator": self.allocator(),
+            "matmul_flops": self.matmul,
+            "models": [{**asdict(f), "matmul_fraction": self.achieved(f)} for f in self.figures],
+        }
+
+
+def _text(value: float | None, pattern: str) -> str:
+    return pattern.format(value) if value else "-"
