@@ -3,6 +3,7 @@
 # on that fold's held-out people, corrupted; then the mean over folds in one table and plot.
 # Usage: benchmarks/robustness.sh DATASET [CONFIG_NAME...]   (default: body hand bharnet)
 # Output: runs/<DATASET>-robustness/ (robustness.json/.csv/.png of the mean; fold<k>/ per fold)
+# BHARNET_ARGS: extra arguments, e.g. "--set train.workers=0 --set train.threads=1" beside training jobs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BHARNET=${BHARNET:-.venv/bin/bharnet}
@@ -20,7 +21,7 @@ for run in "runs/$dataset-cv/${names[0]}"/fold*; do
     done
     "$BHARNET" robustness "${configs[@]}" --checkpoint "${checkpoints[@]}" --quiet --out "$out/$fold" \
         --noise 0,0.01,0.02,0.05 --hand-noise 0,0.01,0.02,0.05 --body-noise 0,0.02,0.05 \
-        --frame-drop 0,0.25,0.5 --hands-missing 0,0.25,0.5,0.75,1
+        --frame-drop 0,0.25,0.5 --hands-missing 0,0.25,0.5,0.75,1 ${BHARNET_ARGS:-}
 done
 .venv/bin/python - "$out" "$dataset" <<'PY'
 import json
