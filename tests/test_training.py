@@ -287,3 +287,12 @@ def test_event_file_round_trip(tmp_path):
     writer.scalars(2, {"loss": 0.25})
     writer.close()
     assert read_scalars(writer.path) == [(1, "loss", 0.5), (1, "acc", 0.25), (2, "loss", 0.25)]
+
+
+def test_best_is_written_only_with_a_validation_split(signs, tmp_path):
+    """Without a validation split "best" would be chosen on the test data: only "last" is written."""
+    config = small_config(tmp_path / "no_val.yaml", signs, schedule={"epochs": 1})
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run), "--quiet"]) == 0
+    assert (run / "checkpoints" / "last.safetensors").is_file()
+    assert not (run / "checkpoints" / "best.safetensors").exists()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bharnet.atomic import atomic_write_text
 from bharnet.config import ExperimentConfig
 from bharnet.data.store import DatasetFile
 from bharnet.errors import ConfigError
@@ -104,5 +105,5 @@ def cross_validate(config: ExperimentConfig, folds: int, out: Path, progress: bo
         total = sum(r["hands_missing"][1] for r in results)
         summary["hands_missing"] = {"top1": correct / total if total else float("nan"), "samples": total}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cv.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(out / "cv.json", json.dumps(summary, indent=1))
     return summary

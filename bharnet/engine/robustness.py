@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from bharnet import plots
+from bharnet.atomic import atomic_write_text
 from bharnet.data.corruptions import KINDS, XLABELS, Corruption
 from bharnet.data.dataset import BodyHandDataset
 from bharnet.engine.metrics import summarize
@@ -54,7 +55,7 @@ def write_robustness(out: Path, levels: dict[str, Sequence[float]], models: dict
                      title: str = "") -> None:
     """robustness.json, robustness.csv (model, corruption, level, top1) and robustness.png (a panel per kind)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "robustness.json").write_text(json.dumps({"levels": levels, "top1": models}, indent=1))
+    atomic_write_text(out / "robustness.json", json.dumps({"levels": levels, "top1": models}, indent=1))
     with (out / "robustness.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["model", "corruption", "level", "top1"])

@@ -11,7 +11,6 @@ import csv
 import dataclasses
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
+from bharnet.atomic import atomic_write, atomic_write_text
 from bharnet.config import ExperimentConfig, save_config
 from bharnet.data.dataset import BodyHandDataset, hand_presence
 from bharnet.engine import distributed
@@ -181,7 +181,8 @@ def _config_changes(saved: dict, current: dict) -> list[str]:
 
 class Trainer:
     """``fit()`` trains ``config`` into ``run_dir``: config.yaml, metrics.csv, TensorBoard events,
-    checkpoints/last and checkpoints/best (safetensors + json), and the final test scores."""
+    checkpoints/last, checkpoints/best when there is a validation split (safetensors + json), and the final
+    test scores."""
 
     def __init__(self, config: ExperimentConfig, run_dir: Path, resume: bool = False, progress: bool = True):
         self.group = distributed.init_from_environment(distributed.resolve_device(config.train.device).type)
@@ -238,12 +239,13 @@ class Trainer:
                 "coordinates": self.experiment.train_set.file.coordinates}
 
     def _write_logs(self, row: dict[str, Any]) -> None:
-        tmp = self.run_dir / ".metrics.csv.tmp"
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(self.history)
-        os.replace(tmp, self.run_dir / "metrics.csv")
+        def write(tmp: Path) -> None:
+            with tmp.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(self.history)
+
+        atomic_write(self.run_dir / "metrics.csv", write)
         self.events.scalars(row["epoch"], {k: v for k, v in row.items() if k != "epoch" and v == v})
 
     # ------------------------------------------------------------------ loop
@@ -262,7 +264,7 @@ class Trainer:
                 improved = row["val_top1"] > self.best
                 self.best = max(self.best, row["val_top1"])
                 save_checkpoint(self.run_dir / "checkpoints" / "last", self.model, self.optimizer, self._state())
-                if improved:
+                if improved and self.experiment.val_set is not None:  # "best" on test data would be a choice on test
                     save_checkpoint(self.run_dir / "checkpoints" / "best", self.model, None, self._state())
                 self._write_logs(row)
             distributed.barrier(self.group)
@@ -334,7 +336,7 @@ class Trainer:
                        "test_hands_missing": {h: [m["hands_missing_top1"], m["hands_missing_samples"]]
                                               for h, m in metrics.items() if "hands_missing_top1" in m},
                        "best_val_top1": self.best if exp.val_set else None}
-            (self.run_dir / "result.json").write_text(json.dumps(summary, indent=1))
+            atomic_write_text(self.run_dir / "result.json", json.dumps(summary, indent=1))
         return metrics
 
 

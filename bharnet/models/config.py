@@ -91,11 +91,12 @@ class ModelConfig:
 
     @property
     def name(self) -> str:
-        """Short display name: body, hand, unified, B, P, E, E+PAM, E+PAM-P (E with Noisy-OR), P-sum, ..."""
+        """Short display name: body, hand, unified, B, P, E+PAM, E+PAM-NoisyOR, P-sum, ... (the fusion is named
+        where it is not the variant's default)."""
         name = self.variant + ("+PAM" if self.pooling == "pam" else "")
         if self.variant == "P":
             return name + ("-sum" if self.fusion == "sum" else "")
-        return name + ("-P" if self.fusion == "noisy_or" else "")
+        return name + ("-NoisyOR" if self.fusion == "noisy_or" else "")
 
     def backbone(self, stream: str = "body") -> BackboneConfig:
         """The backbone of the ``body`` or ``hand`` stream (they differ only in width)."""
