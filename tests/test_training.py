@@ -107,6 +107,14 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     assert (robust / "robustness.png").stat().st_size > 10000
     assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last")]) == 2
     assert "2 configs but 1 checkpoints" in capsys.readouterr().err
+    # a model or input other than the checkpoint's is refused, every difference named
+    assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--set", "data.modality=BM",
+                 "--set", "data.num_frames=5", "--out", str(tmp_path / "wrong")]) == 2
+    error = capsys.readouterr().err
+    assert "data.modality: checkpoint 'J', config 'BM'" in error and "data.num_frames: checkpoint 8, config 5" in error
+    assert main(["robustness", str(config), "--checkpoint", str(run / "checkpoints" / "last"),
+                 "--set", "model.variant=P", "--out", str(tmp_path / "wrong")]) == 2
+    assert "model.variant: checkpoint 'B', config 'P'" in capsys.readouterr().err
 
 
 def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:
@@ -296,3 +304,13 @@ def test_best_is_written_only_with_a_validation_split(signs, tmp_path):
     assert main(["train", str(config), "--out", str(run), "--quiet"]) == 0
     assert (run / "checkpoints" / "last.safetensors").is_file()
     assert not (run / "checkpoints" / "best.safetensors").exists()
+
+
+def test_resume_accepts_options_added_since_at_their_defaults():
+    from bharnet.engine.trainer import _config_changes
+
+    saved = {"model": {"variant": "E"}, "data": {"num_frames": 16}}  # written before attention_readers existed
+    unchanged = {"model": {"variant": "E", "attention_readers": ["body", "hands"]}, "data": {"num_frames": 16}}
+    assert _config_changes(saved, unchanged) == []
+    moved = {"model": {"variant": "E", "attention_readers": ["hands"]}, "data": {"num_frames": 8}}
+    assert _config_changes(saved, moved) == ["data.num_frames", "model.attention_readers"]

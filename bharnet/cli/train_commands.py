@@ -115,7 +115,7 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
 
 
 def run_robustness(args: argparse.Namespace) -> int:
-    from bharnet.engine.checkpoint import load_checkpoint
+    from bharnet.engine.checkpoint import check_matches_checkpoint, load_checkpoint
     from bharnet.engine.robustness import corrupted_accuracy, curves, write_robustness
     from bharnet.engine.trainer import Experiment
     from bharnet.errors import ConfigError
@@ -126,7 +126,9 @@ def run_robustness(args: argparse.Namespace) -> int:
     models: dict[str, dict[str, list[float]]] = {}
     levels: dict | None = None
     for path, checkpoint in zip(args.configs, args.checkpoint, strict=True):
-        experiment = Experiment(load_config(path, args.overrides, args.recipe))
+        config = load_config(path, args.overrides, args.recipe)
+        check_matches_checkpoint(config.to_dict(), checkpoint)
+        experiment = Experiment(config)
         load_checkpoint(checkpoint, experiment.model, device=experiment.device)
         if levels is None:  # a dataset without hands cannot lose them: that panel is left out
             has_hands = experiment.test_set.split.has_hands
@@ -158,11 +160,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from bharnet.engine.checkpoint import load_checkpoint
+    from bharnet.engine.checkpoint import check_matches_checkpoint, load_checkpoint
     from bharnet.engine.evaluation import save_scores, write_report
     from bharnet.engine.trainer import Experiment, predict_splits
 
     config = load_config(args.config, args.overrides, args.recipe)
+    check_matches_checkpoint(config.to_dict(), args.checkpoint)
     experiment = Experiment(config)
     state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
     stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint

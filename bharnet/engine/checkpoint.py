@@ -14,7 +14,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from bharnet.atomic import atomic_write, atomic_write_text
-from bharnet.errors import DataFormatError
+from bharnet.errors import ConfigError, DataFormatError
 
 MODEL, OPTIMIZER = "model/", "optimizer/"
 STATE = "bharnet_checkpoint"
@@ -85,3 +85,25 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             state.setdefault(int(pid), {}).update(slots)
         optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
     return meta
+
+
+# what only acts while training: may differ between a checkpoint and the config it is evaluated with
+TRAINING_ONLY_DATA = {"rotate_degrees", "scale", "shear", "drop_hands", "drop_hand_samples", "hand_jitter"}
+INPUT_KEYS = {"layout", "num_frames", "sampling", "normalize", "hand_normalize", "hand_arrangement", "mirror_left",
+              "modality", "channels", "max_persons"}
+
+
+def check_matches_checkpoint(config: dict[str, Any], path: str | Path) -> None:
+    """Refuse a config whose model or model input differs from the one the checkpoint was trained with
+    (``bharnet eval`` / ``robustness`` with ``--set data.modality=BM`` would otherwise score a model on input
+    it never saw); the error lists every difference."""
+    saved = read_checkpoint_state(path).get("config", {})
+    differences = []
+    for section, keys in (("model", None), ("data", INPUT_KEYS)):
+        mine, theirs = config.get(section) or {}, saved.get(section) or {}
+        for key in sorted(set(mine) & set(theirs)):
+            if (keys is None or key in keys) and mine[key] != theirs[key]:
+                differences.append(f"{section}.{key}: checkpoint {theirs[key]!r}, config {mine[key]!r}")
+    if differences:
+        raise ConfigError(f"{_weights_file(path)} was trained with another model or input; "
+                          + "; ".join(differences))

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from bharnet.atomic import atomic_write, atomic_write_text
 from bharnet.config import ExperimentConfig, save_config
 from bharnet.data.dataset import BodyHandDataset, hand_presence
+from bharnet.data.pipeline import PipelineConfig
 from bharnet.engine import distributed
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
 from bharnet.engine.evaluation import save_scores, write_report
@@ -31,7 +32,7 @@ from bharnet.engine.events import EventWriter
 from bharnet.engine.metrics import summarize
 from bharnet.engine.schedule import make_optimizer, make_scheduler
 from bharnet.errors import ConfigError, TrainingError
-from bharnet.models import BodyHandLoss, InputSpec, build_model, check_pipeline
+from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, build_model, check_pipeline
 
 HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_top1", "val_top1", "val_top5", "val_mean_class",
                   "samples_per_s", "seconds"]
@@ -169,8 +170,13 @@ _RESUMABLE = {"data.file", "train.workers", "train.device", "train.threads", "na
 
 
 def _config_changes(saved: dict, current: dict) -> list[str]:
+    """The keys whose values differ; an option that did not exist when the run was saved (a newer bharnet) is
+    not a change unless the current config moves it off its default."""
     keys = {f"{section}.{key}" for section, values in saved.items() if isinstance(values, dict) for key in values}
-    keys |= {f"{section}.{key}" for section, values in current.items() if isinstance(values, dict) for key in values}
+    defaults = {"model": ModelConfig().to_dict(), "data": PipelineConfig().to_dict(),
+                "loss": dataclasses.asdict(LossConfig())}
+    keys |= {f"{section}.{key}" for section, values in current.items() if isinstance(values, dict) for key in values
+             if key in (saved.get(section) or {}) or values[key] != (defaults.get(section) or {}).get(key)}
 
     def get(tree, dotted):
         section, key = dotted.split(".", 1)
