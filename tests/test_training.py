@@ -113,8 +113,8 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     error = capsys.readouterr().err
     assert "data.modality: checkpoint 'J', config 'BM'" in error and "data.num_frames: checkpoint 8, config 5" in error
     assert main(["robustness", str(config), "--checkpoint", str(run / "checkpoints" / "last"),
-                 "--set", "model.variant=P", "--out", str(tmp_path / "wrong")]) == 2
-    assert "model.variant: checkpoint 'B', config 'P'" in capsys.readouterr().err
+                 "--set", "model.pooling=pam", "--out", str(tmp_path / "wrong")]) == 2
+    assert "model.pooling: checkpoint 'gap', config 'pam'" in capsys.readouterr().err
 
 
 def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:
