@@ -269,7 +269,7 @@ def test_relabel_applies_to_train_and_test_sets(signs, tmp_path):
     assert np.array_equal(experiment.test_set.labels, np.array([0, 2, 1])[original.test_set.labels])
     changed = experiment.train_set.labels != original.train_set.labels
     assert changed.sum() == 60  # signer00's 30 thanks + 30 iloveyou, no other signer
-    assert experiment.train_set[int(np.flatnonzero(changed)[0])][2].item() != original.train_set.labels[changed][0]
+    assert experiment.train_set[int(np.flatnonzero(changed)[0])][-1].item() != original.train_set.labels[changed][0]
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):
