@@ -12,7 +12,7 @@ import argparse
 import torch
 
 from bharnet import runtime
-from bharnet.cli.model_commands import configured_models
+from bharnet.cli.common import configured_models
 from bharnet.models.bench import Bench
 
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from bharnet.config import load_config
 from bharnet.engine.checkpoint import load_checkpoint
+from bharnet.engine.experiment import Experiment
 from bharnet.engine.robustness import corrupted_accuracy
-from bharnet.engine.trainer import Experiment
 
 LEVELS = {"hands_missing": [0.0, 0.5, 0.75, 1.0], "hand_noise": [0.01, 0.02, 0.05]}
 MODES = ("learned", "presence", "none")

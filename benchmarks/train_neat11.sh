@@ -9,7 +9,7 @@ BHARNET=${BHARNET:-.venv/bin/bharnet}
 .venv/bin/python - <<'PY'
 from bharnet.config import load_config
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
-from bharnet.engine.trainer import Experiment
+from bharnet.engine.experiment import Experiment
 
 experiment = Experiment(load_config("configs/neat11/bharnet.yaml"))
 state = load_checkpoint("runs/neat11/checkpoints/last", experiment.model)

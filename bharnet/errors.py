@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import tokenize
+import zipfile
 from pathlib import Path
+
+# What numpy's .npy/.npz loading raises on a damaged file: besides I/O errors, its header parser lets
+# tokenizer and literal-parse errors through (a byte flip in the header dict gives tokenize.TokenError).
+NUMPY_FILE_ERRORS = (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError, RecursionError,
+                     tokenize.TokenError, zipfile.BadZipFile)
 
 
 class BharnetError(Exception):

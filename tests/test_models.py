@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from bharnet.data.pipeline import PipelineConfig
+from bharnet.engine.inputs import check_pipeline, dataset_input_spec, input_spec, ntu_sized_spec
 from bharnet.errors import ConfigError
-from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, build_model, check_pipeline
+from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, build_model
 from bharnet.models.attention import Route
 from bharnet.models.bharnet import PassThrough
 from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
@@ -37,7 +38,7 @@ def tiny(variant="E", pooling="gap", fusion="sum", **options) -> ModelConfig:
 
 def spec_for(source: str, arrangement: str, variant: str, classes: int = 5) -> InputSpec:
     pipeline = UNIFIED_DATA if variant == "unified" else PipelineConfig(hand_arrangement=arrangement)
-    return InputSpec.create(source, pipeline, classes)
+    return input_spec(source, pipeline, classes)
 
 
 @pytest.mark.parametrize(("source", "arrangement"), SOURCES)
@@ -64,7 +65,7 @@ def test_every_model_runs_forward_and_backward(source, arrangement, variant, poo
 
 
 def test_hand_variants_refuse_a_layout_without_hands():
-    spec = InputSpec.create("nucla20", PipelineConfig(), 10)
+    spec = input_spec("nucla20", PipelineConfig(), 10)
     build_model(tiny("body"), spec)  # the body baseline is fine
     for variant in ("hand", "unified", "B", "E"):
         with pytest.raises(ConfigError, match="no(ne|t).*hand|hand joints"):
@@ -171,7 +172,7 @@ def test_no_python_loop_over_persons_or_hands():
     """The number of module calls in a forward pass does not depend on how many persons/hands there are."""
 
     def calls(persons: int) -> int:
-        spec = InputSpec.create("mediapipe_holistic75", PipelineConfig(max_persons=persons), 5)
+        spec = input_spec("mediapipe_holistic75", PipelineConfig(max_persons=persons), 5)
         model = build_model(tiny("E", pooling="pam"), spec).eval()
         count = [0]
         for module in model.modules():
@@ -255,7 +256,7 @@ def test_deformable_backbone_option_trains():
 def test_default_body_reference_matches_ctr_gcn_size_and_compute():
     from bharnet.models.profile import profile_model
 
-    spec = InputSpec.ntu_sized()
+    spec = ntu_sized_spec()
     stats = profile_model(build_model(ModelConfig(variant="body"), spec), spec, frames=64, threads=None)
     assert abs(stats.parameters["total"] - 1.46e6) / 1.46e6 < 0.10
     assert abs(stats.macs["total"] - 1.97e9) / 1.97e9 < 0.10
@@ -283,7 +284,7 @@ def test_each_model_learns_on_real_signs_crowd(converted, variant, pooling, fusi
     picks = [i for c in range(3) for i in (data.labels == c).nonzero()[0][:4]]  # 12 samples, 4 per class
     *inputs, labels = (torch.stack(t) for t in zip(*(data[i] for i in picks), strict=True))
     torch.manual_seed(0)
-    model = build_model(tiny(variant, pooling, fusion), InputSpec.from_dataset(data))
+    model = build_model(tiny(variant, pooling, fusion), dataset_input_spec(data))
     loss_fn = BodyHandLoss(LossConfig(), model.auxiliary_heads)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     losses = []

@@ -8,8 +8,9 @@ import torch
 from bharnet.data.pipeline import BodyHandPipeline, PipelineConfig
 from bharnet.data.sample import Sample
 from bharnet.data.transforms import jitter_hands, palm_lengths
+from bharnet.engine.inputs import input_spec
 from bharnet.errors import ConfigError
-from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, build_model
+from bharnet.models import BodyHandLoss, LossConfig, ModelConfig, build_model
 from bharnet.models.backbone import DataNorm
 from bharnet.models.fusion import fuse
 from bharnet.models.reliability import HandReliability, hand_jitter
@@ -22,7 +23,7 @@ DUAL = [("B", "gap"), ("P", "gap"), ("P", "pam"), ("E", "gap"), ("E", "pam")]
 
 def awake(variant: str, pooling: str, reliability: str = "learned") -> torch.nn.Module:
     """A tiny model whose zero-initialized gates are non-zero, as after training (else the exchange is idle)."""
-    spec = InputSpec.create("mediapipe_holistic75", PipelineConfig(), 5)
+    spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
     torch.manual_seed(0)
     model = build_model(ModelConfig(variant=variant, pooling=pooling, reliability=reliability, **TINY), spec)
     with torch.no_grad():
@@ -214,7 +215,7 @@ def test_hand_jitter_is_scaled_to_each_hands_own_palm():
 
 @pytest.mark.parametrize("pooling", ["gap", "pam"])
 def test_attention_readers_choose_which_stream_reads_the_other(pooling):
-    spec = InputSpec.create("mediapipe_holistic75", PipelineConfig(), 5)
+    spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
     model = build_model(ModelConfig(variant="P", pooling=pooling, attention_readers=("hands",), **TINY), spec).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -73,12 +73,16 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"body", "hand", "fused"}
     assert metrics["fused"]["top1"] == pytest.approx(result["test_top1"])
-    assert 0 <= metrics["fused"]["subset_top1"] <= 1
     for picture in ("confusion.png", "per_class.png", "learning_curves.png"):
         assert (out / picture).stat().st_size > 5000
     meta, splits = load_scores(out / "scores.safetensors")
     assert set(splits) == {"val", "test"} and meta["classes"] == ["hello", "thanks", "iloveyou"]
     assert splits["test"]["heads/fused"].shape == (90, 3)
+    # the hand-class subset (thanks = 1) recomputed from the saved scores
+    test = splits["test"]
+    thanks = test["labels"] == 1
+    assert thanks.any()
+    assert metrics["fused"]["subset_top1"] == pytest.approx((test["heads/fused"].argmax(1) == 1)[thanks].mean())
     file = DatasetFile(signs)
     test_indices = file.split_indices("group/signer06")  # small_config's test split
     # independently of the engine: a hand seen (any hand joint scored) in fewer than half the frames
@@ -111,10 +115,20 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--set", "data.modality=BM",
                  "--set", "data.num_frames=5", "--out", str(tmp_path / "wrong")]) == 2
     error = capsys.readouterr().err
-    assert "data.modality: checkpoint 'J', config 'BM'" in error and "data.num_frames: checkpoint 8, config 5" in error
+    assert "data.modality: checkpoint 'J', requested 'BM'" in error
+    assert "data.num_frames: checkpoint 8, requested 5" in error
     assert main(["robustness", str(config), "--checkpoint", str(run / "checkpoints" / "last"),
                  "--set", "model.pooling=pam", "--out", str(tmp_path / "wrong")]) == 2
-    assert "model.pooling: checkpoint 'gap', config 'pam'" in capsys.readouterr().err
+    assert "model.pooling: checkpoint 'gap', requested 'pam'" in capsys.readouterr().err
+    # a config FILE that differs (another width and frame count, as when a recipe is left out) is not refused:
+    # the checkpoint's own model and input are used, and the command says so
+    other = small_config(tmp_path / "other.yaml", signs, data={"val_split": "group/signer07", "num_frames": 12},
+                         model={"widths": [16, 16, 32, 32]})
+    again = tmp_path / "eval-other"
+    assert main(["eval", str(other), "--checkpoint", str(run / "checkpoints" / "last"), "--out", str(again),
+                 "--quiet"]) == 0
+    assert "using the checkpoint's model and input" in capsys.readouterr().err
+    assert json.loads((again / "metrics.json").read_text())["fused"]["top1"] == pytest.approx(result["test_top1"])
 
 
 def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:
@@ -160,7 +174,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(signs, tmp_path):
 def test_two_process_gloo_ddp_matches_one_process(signs, tmp_path):
     # six unseen signers: a test set large enough for the accuracy to be compared
     unseen = "+".join(f"group/signer{i:02d}" for i in range(6, 12))
-    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 4}, data={"test_split": unseen})
+    config = small_config(tmp_path / "tiny.yaml", signs, schedule={"epochs": 3}, data={"test_split": unseen})
     single, ddp = tmp_path / "single", tmp_path / "ddp"
     assert main(["train", str(config), "--out", str(single), "--quiet"]) == 0
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -175,7 +189,7 @@ def test_two_process_gloo_ddp_matches_one_process(signs, tmp_path):
     # same global batch and data; only BatchNorm statistics differ (per process)
     assert abs(one["test_top1"] - two["test_top1"]) <= 0.1, (one, two)
     rows = (ddp / "metrics.csv").read_text().splitlines()
-    assert len(rows) == 5  # rank 0 alone wrote the logs
+    assert len(rows) == 4  # rank 0 alone wrote the logs
     _, scores = load_scores(ddp / "scores.safetensors")
     assert scores["test"]["heads/fused"].shape == (540, 3)  # both shards gathered, no duplicates
 
@@ -259,7 +273,7 @@ def test_bad_configs_fail_before_training_and_name_the_problem(signs, tmp_path, 
 
 
 def test_relabel_applies_to_train_and_test_sets(signs, tmp_path):
-    from bharnet.engine.trainer import Experiment
+    from bharnet.engine.experiment import Experiment
 
     swap = {"thanks": "iloveyou", "iloveyou": "thanks"}
     config = load_config(small_config(tmp_path / "tiny.yaml", signs, data={"relabel": {"group/signer06": swap,
@@ -314,3 +328,32 @@ def test_resume_accepts_options_added_since_at_their_defaults():
     assert _config_changes(saved, unchanged) == []
     moved = {"model": {"variant": "E", "attention_readers": ["hands"]}, "data": {"num_frames": 8}}
     assert _config_changes(saved, moved) == ["data.num_frames", "model.attention_readers"]
+
+
+def test_own_mediapipe_folder_trains_without_naming_its_classes(tmp_path, capsys):
+    """configs/mediapipe/ as a new user runs it: the converted file alone says how many classes there are."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "MP_Data"
+    for action in ("wave", "point", "clap", "stop", "come"):
+        for seq in range(5):
+            frames = folder / action / str(seq)
+            frames.mkdir(parents=True)
+            for t in range(10):
+                np.save(frames / f"{t}.npy", rng.random(258).astype(np.float32))
+    data = tmp_path / "mine.bhd"
+    assert main(["convert", str(folder), "--format", "mediapipe", "--out", str(data)]) == 0
+    run = tmp_path / "run"
+    tiny = ["--set", f"data.file={data}", "--set", "schedule.epochs=1", "--set", "model.widths=[8,8]",
+            "--set", "model.stride_blocks=[]", "--set", "model.exchange_blocks=[1,2]", "--set", "data.num_frames=8"]
+    assert main(["train", str(REPO / "configs" / "mediapipe" / "bharnet.yaml"), "--recipe", "cpu", *tiny,
+                 "--out", str(run), "--quiet"]) == 0
+    result = json.loads((run / "result.json").read_text())
+    assert result["model"].startswith("P")
+    _, splits = load_scores(run / "scores.safetensors")
+    assert splits["test"]["heads/fused"].shape[1] == 5  # the file's five classes, named nowhere in the config
+    # a config that names another class count is refused with the way out
+    capsys.readouterr()
+    assert main(["train", str(REPO / "configs" / "neat11" / "bharnet.yaml"), *tiny, "--set",
+                 "data.train_split=holdout/train", "--out", str(tmp_path / "neat"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "data.num_classes = 7" in error and "has 5 classes" in error and "configs/mediapipe" in error

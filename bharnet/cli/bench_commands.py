@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bharnet.cli.model_commands import add_config_arguments, configured_models, format_table
+from bharnet.cli.common import add_config_arguments, configured_models, format_table
+from bharnet.engine.inputs import ntu_sized_spec
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench, ReferenceCTRGCN, matmul_flops
@@ -168,7 +169,7 @@ def run_bench(args: argparse.Namespace) -> int:
     reference = None
     if not args.no_reference and args.reference.is_dir():
         reference = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
-                                   InputSpec.ntu_sized())
+                                   ntu_sized_spec())
     elif not args.no_reference:
         runner.progress(f"no CTR-GCN reference code at {args.reference}: measured without it")
     report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)

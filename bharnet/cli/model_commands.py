@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
-from torch import nn
-
-from bharnet.config import ExperimentConfig, load_config
-from bharnet.data.store import DatasetFile
-from bharnet.errors import ConfigError
-from bharnet.models import InputSpec, build_model, check_pipeline
+from bharnet.cli.common import add_config_arguments, config_input_spec, configured_models, format_table
+from bharnet.config import load_config
+from bharnet.engine.inputs import input_spec
+from bharnet.models import build_model
 from bharnet.models.profile import profile_model
-
-
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,29 +47,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_export)
 
 
-def input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> InputSpec:
-    pipeline = config.data.pipeline
-    if ntu_sized:
-        return InputSpec.create("ntu25_hands67", pipeline, 60)
-    if config.data.file and config.dataset_path().is_file():
-        file = DatasetFile(config.dataset_path())
-        return InputSpec.create(file.layout_name, pipeline, len(file.classes), file.coordinates)
-    if config.data.layout and config.data.num_classes:
-        return InputSpec.create(config.data.layout, pipeline, config.data.num_classes)
-    raise ConfigError(f"{config.source}: the dataset file {config.data.file or '(unset)'} is absent and "
-                      "data.layout / data.num_classes are not set; or use --ntu-sized")
-
-
-def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False
-                      ) -> Iterator[tuple[ExperimentConfig, InputSpec, nn.Module]]:
-    """Each config with its input and its freshly initialized model, built one at a time."""
-    for path in paths:
-        config = load_config(path, overrides)
-        check_pipeline(config.model, config.data.pipeline)
-        spec = input_spec(config, ntu_sized)
-        yield config, spec, build_model(config.model, spec)
-
-
 def run_info(args: argparse.Namespace) -> int:
     columns = ["config", "model", "params body", "params hand", "params x-attn", "params total",
                "GMACs body", "GMACs hand", "GMACs x-attn", "GMACs total", "samples/s"]
@@ -104,8 +73,8 @@ def run_export(args: argparse.Namespace) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint)
     state = read_checkpoint_state(checkpoint)
     described = "source_layout" in state  # written by a bharnet that records its input
-    spec = (InputSpec.create(state["source_layout"], config.data.pipeline, len(state["classes"]), state["coordinates"])
-            if described else input_spec(config))
+    spec = (input_spec(state["source_layout"], config.data.pipeline, len(state["classes"]), state["coordinates"])
+            if described else config_input_spec(config))
     model = build_model(config.model, spec)
     load_checkpoint(checkpoint, model)
     outputs = export_onnx(model, spec, args.onnx, predictor_state(state) if described else None,
@@ -119,12 +88,3 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _figure(value: float | None, unit: float, pattern: str) -> str:
     return pattern.format(value / unit) if value else "-"
-
-
-def format_table(columns: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    return "\n".join(lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows])

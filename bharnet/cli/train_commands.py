@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bharnet.cli.model_commands import add_config_arguments, format_table
+from bharnet.cli.common import add_config_arguments, config_for_checkpoint, format_table
 from bharnet.config import load_config
 from bharnet.data.corruptions import DEFAULT_LEVELS
 
@@ -22,7 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "train", help="train a model from a YAML config (also under torchrun for several GPUs/nodes)",
         description="Trains CONFIG into a run folder: config.yaml (resolved), metrics.csv, TensorBoard event "
-        "files, checkpoints/last and checkpoints/best (safetensors + json), scores.safetensors and test/ "
+        "files, checkpoints/last (and checkpoints/best when data.val_split is set: never chosen on test data; "
+        "safetensors + json), scores.safetensors and test/ "
         "(metrics.json, per_class.csv, confusion.png, per_class.png, learning_curves.png). Validation runs "
         "every epoch on data.val_split (or the test split when none is set). Under `torchrun "
         "--nproc_per_node N bharnet train ...` it trains with DistributedDataParallel (NCCL on GPUs, gloo on "
@@ -115,9 +116,9 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
 
 
 def run_robustness(args: argparse.Namespace) -> int:
-    from bharnet.engine.checkpoint import check_matches_checkpoint, load_checkpoint
+    from bharnet.engine.checkpoint import load_checkpoint
+    from bharnet.engine.experiment import Experiment
     from bharnet.engine.robustness import corrupted_accuracy, curves, write_robustness
-    from bharnet.engine.trainer import Experiment
     from bharnet.errors import ConfigError
 
     if len(args.checkpoint) != len(args.configs):
@@ -126,8 +127,7 @@ def run_robustness(args: argparse.Namespace) -> int:
     models: dict[str, dict[str, list[float]]] = {}
     levels: dict | None = None
     for path, checkpoint in zip(args.configs, args.checkpoint, strict=True):
-        config = load_config(path, args.overrides, args.recipe)
-        check_matches_checkpoint(config.to_dict(), checkpoint)
+        config = config_for_checkpoint(path, args.overrides, args.recipe, checkpoint)
         experiment = Experiment(config)
         load_checkpoint(checkpoint, experiment.model, device=experiment.device)
         if levels is None:  # a dataset without hands cannot lose them: that panel is left out
@@ -160,12 +160,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from bharnet.engine.checkpoint import check_matches_checkpoint, load_checkpoint
+    from bharnet.engine.checkpoint import load_checkpoint
     from bharnet.engine.evaluation import save_scores, write_report
-    from bharnet.engine.trainer import Experiment, predict_splits
+    from bharnet.engine.experiment import Experiment, predict_splits
 
-    config = load_config(args.config, args.overrides, args.recipe)
-    check_matches_checkpoint(config.to_dict(), args.checkpoint)
+    config = config_for_checkpoint(args.config, args.overrides, args.recipe, args.checkpoint)
     experiment = Experiment(config)
     state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
     stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint

@@ -59,7 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from bharnet.cli.model_commands import format_table
+    from bharnet.cli.common import format_table
     from bharnet.errors import BharnetError
     from bharnet.video.extract import plan_jobs, remove_cache, run_jobs, write_output
     from bharnet.video.frames import VideoError

@@ -14,6 +14,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from bharnet.atomic import atomic_write, atomic_write_text
+from bharnet.config import ExperimentConfig, from_dict
 from bharnet.errors import ConfigError, DataFormatError
 
 MODEL, OPTIMIZER = "model/", "optimizer/"
@@ -93,17 +94,33 @@ INPUT_KEYS = {"layout", "num_frames", "sampling", "normalize", "hand_normalize",
               "modality", "channels", "max_persons"}
 
 
-def check_matches_checkpoint(config: dict[str, Any], path: str | Path) -> None:
-    """Refuse a config whose model or model input differs from the one the checkpoint was trained with
-    (``bharnet eval`` / ``robustness`` with ``--set data.modality=BM`` would otherwise score a model on input
-    it never saw); the error lists every difference."""
-    saved = read_checkpoint_state(path).get("config", {})
+def _model_differences(config: dict[str, Any], saved: dict[str, Any]) -> list[str]:
+    """Where ``config`` differs from the checkpoint's ``saved`` config in what defines the model and its input."""
     differences = []
     for section, keys in (("model", None), ("data", INPUT_KEYS)):
         mine, theirs = config.get(section) or {}, saved.get(section) or {}
         for key in sorted(set(mine) & set(theirs)):
             if (keys is None or key in keys) and mine[key] != theirs[key]:
-                differences.append(f"{section}.{key}: checkpoint {theirs[key]!r}, config {mine[key]!r}")
-    if differences:
-        raise ConfigError(f"{_weights_file(path)} was trained with another model or input; "
-                          + "; ".join(differences))
+                differences.append(f"{section}.{key}: checkpoint {theirs[key]!r}, requested {mine[key]!r}")
+    return differences
+
+
+def checkpoint_config(declared: ExperimentConfig, requested: ExperimentConfig, path: str | Path
+                      ) -> tuple[ExperimentConfig, list[str]]:
+    """The config to evaluate checkpoint ``path`` with: its own model and input preprocessing, with the
+    data (file, splits, relabelling) and running options of ``requested`` (the user's config and --set
+    overrides; ``declared`` is the same config without the overrides).
+
+    An override that contradicts the checkpoint (``--set data.modality=BM`` on a joint model) is refused with
+    every difference listed: it would score a model on input it never saw. Where only the config file differs
+    (a recipe left out, an option since changed), the checkpoint's values are used; those differences are
+    returned so that the command can say so."""
+    saved = read_checkpoint_state(path).get("config") or {}
+    file_differences = set(_model_differences(declared.to_dict(), saved))
+    refused = [d for d in _model_differences(requested.to_dict(), saved) if d not in file_differences]
+    if refused:
+        raise ConfigError(f"{_weights_file(path)} was trained with another model or input; " + "; ".join(refused))
+    values = requested.to_dict()
+    values["model"] = {**values.get("model", {}), **(saved.get("model") or {})}
+    values["data"].update({k: v for k, v in (saved.get("data") or {}).items() if k in INPUT_KEYS})
+    return from_dict(values, requested.source), sorted(file_differences)

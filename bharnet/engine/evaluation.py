@@ -16,7 +16,7 @@ from bharnet.atomic import atomic_write, atomic_write_text
 from bharnet.errors import DataFormatError
 
 if TYPE_CHECKING:
-    from bharnet.engine.trainer import Experiment, Predictions
+    from bharnet.engine.experiment import Experiment, Predictions
 
 
 def save_scores(path: Path, predictions: dict[str, Predictions], experiment: Experiment) -> None:

@@ -13,8 +13,8 @@ from bharnet import plots
 from bharnet.atomic import atomic_write_text
 from bharnet.data.corruptions import KINDS, XLABELS, Corruption
 from bharnet.data.dataset import BodyHandDataset
+from bharnet.engine.experiment import Experiment
 from bharnet.engine.metrics import summarize
-from bharnet.engine.trainer import Experiment
 
 HEADS = ("fused", "body", "hand")  # the curves drawn: the prediction, and a dual-stream model's two experts
 

@@ -2,7 +2,7 @@
 single-stream baselines, and the losses."""
 
 from bharnet.models.config import ModelConfig
-from bharnet.models.factory import InputSpec, build_model, check_pipeline
+from bharnet.models.factory import InputSpec, build_model
 from bharnet.models.losses import BodyHandLoss, LossConfig
 
-__all__ = ["BodyHandLoss", "InputSpec", "LossConfig", "ModelConfig", "build_model", "check_pipeline"]
+__all__ = ["BodyHandLoss", "InputSpec", "LossConfig", "ModelConfig", "build_model"]

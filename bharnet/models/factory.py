@@ -7,19 +7,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bharnet.data.dataset import BodyHandDataset
-from bharnet.data.pipeline import PipelineConfig
 from bharnet.errors import ConfigError
 from bharnet.models.baselines import SingleStream
 from bharnet.models.bharnet import BHaRNet
 from bharnet.models.config import ModelConfig
-from bharnet.skeleton import Layout, body_hand_split, get_layout
+from bharnet.skeleton import Layout
 from bharnet.skeleton.layouts import body_with_hands
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The two stream inputs: body (N, C, T, Vb, persons) and hands (N, C, T, Vh, hand_instances)."""
+    """The two stream inputs: body (N, C, T, Vb, persons) and hands (N, C, T, Vh, hand_instances).
+
+    Built from a dataset and its preprocessing by :mod:`bharnet.engine.inputs`, so models never read data."""
 
     source_layout: str
     body_layout: Layout
@@ -30,32 +30,6 @@ class InputSpec:
     num_classes: int
     has_hands: bool
 
-    @classmethod
-    def create(cls, source_layout: str, pipeline: PipelineConfig, num_classes: int, coordinates: int = 3) -> InputSpec:
-        """``coordinates``: values per joint in the dataset file (3, or 2 for 2D sources)."""
-        split = body_hand_split(source_layout)
-        instances = pipeline.hand_arrangement == "instances"
-        return cls(
-            source_layout=source_layout,
-            body_layout=split.body_graph(),
-            hand_layout=get_layout("hand21" if instances else "hand42"),
-            channels=3 if pipeline.channels == "xy_score" else coordinates,
-            persons=pipeline.max_persons,
-            hand_instances=(2 if instances else 1) * pipeline.max_persons,
-            num_classes=num_classes,
-            has_hands=split.has_hands,
-        )
-
-    @classmethod
-    def from_dataset(cls, dataset: BodyHandDataset) -> InputSpec:
-        file = dataset.file
-        return cls.create(file.layout_name, dataset.config, dataset.num_classes, file.coordinates)
-
-    @classmethod
-    def ntu_sized(cls, num_classes: int = 60) -> InputSpec:
-        """NTU RGB+D with estimated hands: 25 body joints, 2 x 21 hand joints, 2 persons, xyz."""
-        return cls.create("ntu25_hands67", PipelineConfig(), num_classes)
-
     def example(self, batch: int = 2, frames: int = 64, generator: torch.Generator | None = None):
         """Random (body, hands, body_mask, hand_mask) of this shape, everything seen, for shape checks and
         measurements."""
@@ -65,16 +39,6 @@ class InputSpec:
         hands = torch.randn(batch, self.channels, frames, joints, self.hand_instances, generator=generator)
         seen_hands = torch.full((batch, frames, self.hand_instances), float(self.has_hands))
         return body, hands, torch.ones(batch, frames, self.persons), seen_hands
-
-
-def check_pipeline(model: ModelConfig, pipeline: PipelineConfig) -> None:
-    """Model/preprocessing combinations that would run but mean nothing fail here, before training."""
-    wrong_hands = pipeline.hand_arrangement != "graph42" or pipeline.mirror_left or pipeline.hand_normalize == "wrist"
-    if model.variant == "unified" and wrong_hands:
-        raise ConfigError(
-            "model.variant = unified needs the hands in the body's frame: set data.hand_arrangement: graph42, "
-            "data.mirror_left: false and data.hand_normalize: body (or none)"
-        )
 
 
 def build_model(config: ModelConfig, spec: InputSpec) -> nn.Module:

@@ -1,4 +1,5 @@
-"""A skeleton layout: joint names, 0-based (child, parent) edges and a root; plus a registry by name."""
+"""A skeleton layout: joint names, 0-based (child, parent) edges and a root. The built-in layouts and the
+registry by name are in :mod:`bharnet.skeleton.layouts`."""
 
 from __future__ import annotations
 
@@ -113,28 +114,3 @@ class Layout:
             across=kept(self.across),
             description=description or f"{self.name} joints {keep[0]}..{keep[-1]}",
         )
-
-
-_REGISTRY: dict[str, Layout] = {}
-
-
-def register_layout(layout: Layout) -> Layout:
-    if layout.name in _REGISTRY:
-        raise ConfigError(f"layout {layout.name} is registered twice")
-    _REGISTRY[layout.name] = layout
-    return layout
-
-
-def get_layout(name: str) -> Layout:
-    from bharnet.skeleton import layouts  # noqa: F401  (registers the built-in layouts)
-
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown layout {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def layout_names() -> list[str]:
-    from bharnet.skeleton import layouts  # noqa: F401
-
-    return sorted(_REGISTRY)

@@ -1,10 +1,32 @@
-"""The built-in skeleton layouts, written as data: joint names and 0-based (child, parent) edges."""
+"""The built-in skeleton layouts, written as data (joint names and 0-based (child, parent) edges), and the
+registry of layouts by name."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bharnet.skeleton.layout import Layout, register_layout
+from bharnet.errors import ConfigError
+from bharnet.skeleton.layout import Layout
+
+_REGISTRY: dict[str, Layout] = {}
+
+
+def register_layout(layout: Layout) -> Layout:
+    if layout.name in _REGISTRY:
+        raise ConfigError(f"layout {layout.name} is registered twice")
+    _REGISTRY[layout.name] = layout
+    return layout
+
+
+def get_layout(name: str) -> Layout:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown layout {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def layout_names() -> list[str]:
+    return sorted(_REGISTRY)
 
 
 def combine(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bharnet.errors import ConfigError
-from bharnet.skeleton.layout import Layout, get_layout
+from bharnet.skeleton.layout import Layout
+from bharnet.skeleton.layouts import get_layout
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from bharnet.data.protocols import NTU120_CLASSES, NTU_NAME, ntu_splits, ntu_ver
 from bharnet.data.readers.ntu import read_ntu_skeleton
 from bharnet.data.sample import Sample
 from bharnet.data.store import write_dataset
-from bharnet.errors import BharnetError
+from bharnet.errors import NUMPY_FILE_ERRORS, BharnetError
 from bharnet.video.detectors import LEFT_HAND, POSE_JOINTS, RIGHT_HAND, HolisticDetector
 from bharnet.video.frames import FrameSource, VideoError, count_frames, list_videos, open_frames, require_cv2
 from bharnet.video.ntu_hands import LAYOUT as NTU_LAYOUT
@@ -183,7 +182,7 @@ class Job:
         try:
             with np.load(self.cache) as f:
                 return "fingerprint" in f.files and str(f["fingerprint"]) == self.fingerprint()
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        except NUMPY_FILE_ERRORS:
             return False  # unreadable (a damaged file): made again
 
 

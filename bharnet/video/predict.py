@@ -16,6 +16,7 @@ from bharnet.config import from_dict
 from bharnet.data.pipeline import BodyHandPipeline
 from bharnet.data.sample import Sample
 from bharnet.engine.checkpoint import load_checkpoint, read_checkpoint_state
+from bharnet.engine.inputs import input_spec
 from bharnet.errors import ConfigError, DataFormatError
 from bharnet.export import FUSED, OnnxModel, export_onnx, predictor_state
 from bharnet.models import InputSpec, build_model
@@ -95,7 +96,7 @@ class Predictor:
         self.layout = state["source_layout"]
         pipeline = self.config.data.pipeline
         if exported is None:
-            spec = InputSpec.create(self.layout, pipeline, len(self.classes), state["coordinates"])
+            spec = input_spec(self.layout, pipeline, len(self.classes), state["coordinates"])
             model = build_model(self.config.model, spec).eval()
             load_checkpoint(path, model)
             exported = exported_copy(model, spec, state, pipeline.num_frames) if backend == "onnx" else None

@@ -14,7 +14,7 @@ import numpy as np
 
 from bharnet.data.sample import Sample
 from bharnet.data.source import Source, holdout_splits
-from bharnet.errors import ConfigError, DataFormatError
+from bharnet.errors import NUMPY_FILE_ERRORS, ConfigError, DataFormatError
 
 LAYOUT = "mediapipe_holistic75"
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # samples are float32: larger values would become infinity
@@ -111,8 +111,8 @@ def read_sequence(folder: str | Path, label: int, vector: FrameVector | None = N
         try:
             # memory-mapped first: a damaged header claiming a huge shape fails on the file size, not in RAM
             row = np.array(np.load(file, mmap_mode="r", allow_pickle=False))
-        except (ValueError, OSError, EOFError) as err:
-            raise DataFormatError(file, f"not a readable .npy array (empty or truncated?): {err}") from None
+        except NUMPY_FILE_ERRORS as err:
+            raise DataFormatError(file, f"not a readable .npy array (empty, truncated, damaged?): {err}") from None
         if row.dtype.kind not in "iuf":
             raise DataFormatError(file, f"expected real numbers, found dtype {row.dtype}")
         if row.ndim != 1:

@@ -12,7 +12,7 @@ import numpy as np
 from bharnet.data.sample import Sample
 from bharnet.data.source import Source, splits_per_group
 from bharnet.errors import ConfigError, DataFormatError
-from bharnet.skeleton.layout import get_layout
+from bharnet.skeleton.layouts import get_layout
 
 MAX_CLASSES = 100_000  # without a class list, a larger label is a damaged file, not a class
 # Joint count -> layout, used when the caller names none and the file does not say.

@@ -1,0 +1,68 @@
+"""What the command modules share: the --set option, config-built models, plain and Markdown tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from torch import nn
+
+from bharnet.config import ExperimentConfig, load_config
+from bharnet.data.store import DatasetFile
+from bharnet.engine.inputs import check_pipeline, input_spec
+from bharnet.errors import ConfigError
+from bharnet.models import InputSpec, build_model
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
+
+
+def config_for_checkpoint(path: str, overrides: list[str], recipe: str, checkpoint: str | Path) -> ExperimentConfig:
+    """The config at ``path`` with the checkpoint's own model and input (see
+    :func:`bharnet.engine.checkpoint.checkpoint_config`); says so on stderr where the file differs."""
+    from bharnet.engine.checkpoint import checkpoint_config
+
+    declared = load_config(path, (), recipe)
+    config, differences = checkpoint_config(declared, load_config(path, overrides, recipe), checkpoint)
+    if differences:
+        print(f"{checkpoint}: using the checkpoint's model and input where {path} differs ("
+              + "; ".join(differences) + ")", file=sys.stderr)
+    return config
+
+
+def config_input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> InputSpec:
+    """The input of a config's model: from its dataset file when present, else from data.layout and
+    data.num_classes, or NTU-sized."""
+    pipeline = config.data.pipeline
+    if ntu_sized:
+        return input_spec("ntu25_hands67", pipeline, 60)
+    if config.data.file and config.dataset_path().is_file():
+        file = DatasetFile(config.dataset_path())
+        return input_spec(file.layout_name, pipeline, len(file.classes), file.coordinates)
+    if config.data.layout and config.data.num_classes:
+        return input_spec(config.data.layout, pipeline, config.data.num_classes)
+    raise ConfigError(f"{config.source}: the dataset file {config.data.file or '(unset)'} is absent and "
+                      "data.layout / data.num_classes are not set; or use --ntu-sized")
+
+
+def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False
+                      ) -> Iterator[tuple[ExperimentConfig, InputSpec, nn.Module]]:
+    """Each config with its input and its freshly initialized model, built one at a time."""
+    for path in paths:
+        config = load_config(path, overrides)
+        check_pipeline(config.model, config.data.pipeline)
+        spec = config_input_spec(config, ntu_sized)
+        yield config, spec, build_model(config.model, spec)
+
+
+def format_table(columns: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    return "\n".join(lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows])
