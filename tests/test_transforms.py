@@ -86,6 +86,29 @@ def test_canonical_2d_makes_the_spine_vertical():
     np.testing.assert_allclose(up / np.linalg.norm(up), [0, 1], atol=1e-6)
 
 
+def test_shoulder_frame_is_the_same_for_a_near_and_a_far_person(rng):
+    layout = get_layout("mediapipe_pose33")
+    left, right = layout.indices(layout.across)
+    near = rng.normal(0.5, 0.1, (1, 6, 33, 3)).astype(np.float32)
+    near[0, :, left, :2], near[0, :, right, :2] = (0.6, 0.5), (0.4, 0.52)
+    scores = np.ones((1, 6, 33), np.float32)
+    scores[0, 2:, 5] = 0  # a joint lost in some frames stays zero
+    # the same person further away (half size) and elsewhere in the image
+    far = near.copy()
+    far[..., :2] = near[..., :2] * 0.5 + 0.2
+    far[..., 2] = near[..., 2] * 0.5
+    frame = tf.ShoulderNormalize(layout)
+    a, b = frame(near, scores), frame(far, scores)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    # as in the canonical frame, left to right shoulder is +x: centred, level, one shoulder width apart
+    np.testing.assert_allclose(a[0, :, left, :2], np.tile([-0.5, 0.0], (6, 1)), atol=1e-5)
+    np.testing.assert_allclose(a[0, :, right, :2], np.tile([0.5, 0.0], (6, 1)), atol=1e-5)
+    assert (a[0, 2:, 5] == 0).all()
+    # no shoulders seen at all: the frame cannot be made, the keypoints are left as they are
+    none = np.zeros_like(scores)
+    np.testing.assert_array_equal(frame(near, none), near)
+
+
 def test_hand_normalization_wrist_origin_palm_unit(rng):
     hands = rng.normal(size=(2, 3, 21, 3)) * 0.1 + 5
     scores = np.ones(hands.shape[:3])

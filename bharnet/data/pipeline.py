@@ -24,7 +24,7 @@ class PipelineConfig:
 
     num_frames: int = 64
     sampling: str = "uniform"  # uniform | crop_resize
-    normalize: str = "canonical"  # canonical | none
+    normalize: str = "canonical"  # canonical | shoulders (webcam views: shoulder frame and width) | none
     hand_normalize: str = "wrist"  # wrist | body (the body's canonical frame, for whole-body graphs) | none
     hand_arrangement: str = "instances"  # instances: each hand an instance (Mh = 2M) | graph42 (Mh = M)
     mirror_left: bool = True
@@ -41,7 +41,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         choices = {
             "sampling": ("uniform", "crop_resize"),
-            "normalize": ("canonical", "none"),
+            "normalize": ("canonical", "shoulders", "none"),
             "hand_normalize": ("wrist", "body", "none"),
             "hand_arrangement": HAND_ARRANGEMENTS,
             "modality": tf.MODALITIES,
@@ -90,7 +90,8 @@ class BodyHandPipeline:
         self.sampler = tf.make_sampler(config.sampling, config.num_frames)
         self.body_layout: Layout = split.body_graph()
         self.hand_layout: Layout = get_layout("hand21" if config.hand_arrangement == "instances" else "hand42")
-        self.body_normalize = tf.CanonicalNormalize(self.body_layout) if config.normalize == "canonical" else None
+        frames = {"canonical": tf.CanonicalNormalize, "shoulders": tf.ShoulderNormalize}
+        self.body_normalize = frames[config.normalize](self.body_layout) if config.normalize in frames else None
         self.hand_normalize = tf.HandNormalize() if config.hand_normalize == "wrist" else None
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
         self.body_joints = np.array(split.body)
@@ -152,7 +153,7 @@ class BodyHandPipeline:
         if self.hand_normalize:
             hands = self.hand_normalize(hands, hand_scores)
         elif cfg.hand_normalize == "body":
-            hands = tf.CanonicalNormalize.apply(body_reference, hands, hand_scores)
+            hands = tf.BodyFrame.apply(body_reference, hands, hand_scores)
         if cfg.mirror_left:
             hands[:, :, 0] = tf.mirror_x(hands[:, :, 0])
         hands = tf.mask_missing(hands, hand_scores)

@@ -87,7 +87,26 @@ def canonical_rotation(up: np.ndarray, across: np.ndarray) -> np.ndarray:
     return np.stack([x, y, np.cross(x, y)])
 
 
-class CanonicalNormalize:
+class BodyFrame:
+    """A body-centred frame: :meth:`reference` finds (origin, linear map) from person 0's body, :meth:`apply`
+    expresses keypoints (the body's, or its hands') in it."""
+
+    def reference(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def apply(reference, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if reference is None:
+            return keypoints
+        origin, linear = reference
+        out = (keypoints - origin) @ linear.T
+        return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return self.apply(self.reference(keypoints, scores), keypoints, scores)
+
+
+class CanonicalNormalize(BodyFrame):
     """Translate so the layout's centre (person 0, first frame it is seen) is the origin, then rotate so
     the spine points up (+y) and the shoulders lie along +x. Missing joints stay zero."""
 
@@ -113,17 +132,33 @@ class CanonicalNormalize:
                 rotation = canonical_rotation(up, ref[self.right] - ref[self.left])
         return origin, rotation
 
-    @staticmethod
-    def apply(reference, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Express ``keypoints`` (the body's, or its hands') in a frame from :meth:`reference`."""
-        if reference is None:
-            return keypoints
-        origin, rotation = reference
-        out = (keypoints - origin) @ rotation.T
-        return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
 
-    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        return self.apply(self.reference(keypoints, scores), keypoints, scores)
+class ShoulderNormalize(BodyFrame):
+    """A body frame from the shoulders alone, for webcam views that cut off the hips and legs (whose keypoints
+    a pose estimator then guesses): origin at the shoulders' centre, the shoulder line turned onto +x in the
+    image plane (x, y; z is kept), and every coordinate divided by the shoulder width, so that people near and
+    far from the camera look alike. Averaged over the frames where person 0 has both shoulders, so one bad
+    frame does not move the frame; missing joints stay zero."""
+
+    def __init__(self, layout: Layout):
+        if not layout.across:
+            raise ConfigError(f"data.normalize = shoulders needs a layout with shoulders; {layout.name} names none")
+        self.left, self.right = layout.indices(layout.across)
+
+    def reference(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        seen = (scores[0][:, [self.left, self.right]] > 0).all(axis=1)
+        if not seen.any():
+            return None
+        left, right = keypoints[0, seen, self.left], keypoints[0, seen, self.right]
+        origin = ((left + right) / 2).mean(axis=0)
+        across = (right - left).mean(axis=0)
+        width = float(np.linalg.norm(across[:2]))
+        if width < EPS:
+            return None
+        cos, sin = across[0] / width, across[1] / width
+        matrix = np.eye(keypoints.shape[-1], dtype=np.float32)
+        matrix[:2, :2] = [[cos, sin], [-sin, cos]]
+        return origin.astype(np.float32), matrix / width
 
 
 @dataclass(frozen=True)
