@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bharnet.cli.common import add_config_arguments, config_input_spec, configured_models, format_table
-from bharnet.config import load_config
+from bharnet.cli.common import (
+    add_config_arguments,
+    config_for_checkpoint,
+    config_input_spec,
+    configured_models,
+    format_table,
+)
 from bharnet.engine.inputs import input_spec
 from bharnet.models import build_model
 from bharnet.models.profile import profile_model
@@ -69,8 +74,8 @@ def run_export(args: argparse.Namespace) -> int:
     from bharnet.export import export_onnx, predictor_state
     from bharnet.video.predict import resolve_checkpoint
 
-    config = load_config(args.config, args.overrides)
     checkpoint = resolve_checkpoint(args.checkpoint)
+    config = config_for_checkpoint(args.config, args.overrides, "", checkpoint)
     state = read_checkpoint_state(checkpoint)
     described = "source_layout" in state  # written by a bharnet that records its input
     spec = (input_spec(state["source_layout"], config.data.pipeline, len(state["classes"]), state["coordinates"])
