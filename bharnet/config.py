@@ -151,19 +151,19 @@ def from_dict(values: dict, source: str = "") -> ExperimentConfig:
             source=source,
             **built,
         )
-        _check_hand_coordinates(config)
+        check_hand_coordinates(config.data.layout, config.data.pipeline)
         return config
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}" if source else str(error)) from None
 
 
-def _check_hand_coordinates(config: ExperimentConfig) -> None:
+def check_hand_coordinates(layout: str, pipeline: PipelineConfig) -> None:
     """Hands from another sensor than the body (NTU Kinect body + MediaPipe image hands) must not be moved by
-    the body's canonical transform: the wrists would land metres apart from the hands."""
-    data = config.data
-    mixed = bool(data.layout) and not body_hand_split(data.layout).hands_in_body_coordinates
-    if mixed and data.pipeline.hand_normalize == "body":
-        raise ConfigError(f"data.hand_normalize = body, but layout {data.layout} holds its hands in other "
+    the body's canonical transform: the wrists would land metres apart from the hands. Checked when a config
+    names its layout, and again against the dataset file's own layout when the experiment is built."""
+    mixed = bool(layout) and not body_hand_split(layout).hands_in_body_coordinates
+    if mixed and pipeline.hand_normalize == "body":
+        raise ConfigError(f"data.hand_normalize = body, but layout {layout} holds its hands in other "
                           "coordinates than its body (image vs 3D): use hand_normalize wrist or none")
 
 

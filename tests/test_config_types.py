@@ -6,10 +6,11 @@ import dataclasses
 import enum
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bharnet import fields
-from bharnet.config import ScheduleConfig, load_config
+from bharnet.config import ScheduleConfig, from_dict, load_config
 from bharnet.engine.schedule import lr_factor
 from bharnet.errors import ConfigError
 
@@ -120,3 +121,21 @@ def test_image_coordinate_hands_are_not_moved_by_the_kinect_body_transform():
         with pytest.raises(ConfigError, match="other coordinates than its body"):
             load_config(path, ["data.hand_normalize=body"])
     load_config(REPO / "configs/signs/unified.yaml", ["data.hand_normalize=body"])  # one sensor: allowed
+
+
+def test_hand_coordinates_are_checked_against_the_files_own_layout(tmp_path):
+    """A config that does not name its layout is checked when the experiment opens the file."""
+    from bharnet.data.sample import Sample
+    from bharnet.data.store import write_dataset
+    from bharnet.engine.experiment import Experiment
+
+    rng = np.random.default_rng(0)
+    samples = [Sample(rng.random((1, 8, 67, 3), dtype=np.float32), np.ones((1, 8, 67), np.float32), i % 2,
+                      f"clip{i}") for i in range(4)]
+    data = write_dataset(tmp_path / "ntu_hands.bhd", samples, ["a", "b"], {"train": [0, 1], "test": [2, 3]},
+                         "ntu25_hands67")
+    config = from_dict({"data": {"file": str(data), "hand_arrangement": "graph42", "mirror_left": False,
+                                 "hand_normalize": "body", "num_frames": 8, "max_persons": 1},
+                        "model": {"variant": "unified", "widths": [8, 8], "stride_blocks": []}}, "unnamed.yaml")
+    with pytest.raises(ConfigError, match="other coordinates than its body"):
+        Experiment(config)

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
-from bharnet.config import ExperimentConfig
+from bharnet.config import ExperimentConfig, check_hand_coordinates
 from bharnet.data.dataset import BodyHandDataset, hand_presence
 from bharnet.engine import distributed
 from bharnet.engine.inputs import check_pipeline, dataset_input_spec
@@ -77,6 +77,7 @@ class Experiment:
         if data.num_classes and data.num_classes != len(file.classes):
             raise ConfigError(f"{config.source}: data.num_classes = {data.num_classes}, "
                               f"but {path} has {len(file.classes)} classes " + own_data)
+        check_hand_coordinates(file.layout_name, data.pipeline)
         self.classes = file.classes
         self.subset = class_subset(config, self.classes)
         self.spec = dataset_input_spec(self.train_set)
