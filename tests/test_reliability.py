@@ -34,7 +34,7 @@ def awake(variant: str, pooling: str, reliability: str = "learned") -> torch.nn.
 
 
 @pytest.mark.parametrize(("variant", "pooling"), DUAL)
-@pytest.mark.parametrize("fusion", ["noisy_or", "sum"])
+@pytest.mark.parametrize("fusion", ["noisy_or", "sum", "mixture"])
 def test_without_hands_the_fused_prediction_is_the_body_streams(variant, pooling, fusion):
     model, spec = awake(variant, pooling)
     model.fusion = fusion
@@ -109,6 +109,24 @@ def test_data_norm_ignores_absent_frames_and_equals_batchnorm_when_all_are_seen(
     assert torch.equal(out_a, out_b)
     assert torch.equal(out_a.view(5, 2, 2, 7, 3)[:, 1, :, :3], torch.zeros(5, 2, 3, 3))
     assert torch.allclose(norm_a.norm.running_mean, norm_b.norm.running_mean)
+
+
+def test_the_mixture_lets_the_reliability_choose_the_expert():
+    gen = torch.Generator().manual_seed(6)
+    body, hand = torch.randn(4, 6, generator=gen), torch.randn(4, 6, generator=gen)
+    # exactly one expert at either end, the hand's when r is None (trusted hands)
+    assert torch.equal(fuse(body, hand, "mixture", torch.zeros(4)), torch.log_softmax(body, -1))
+    assert torch.equal(fuse(body, hand, "mixture", torch.ones(4)), torch.log_softmax(hand, -1))
+    assert torch.equal(fuse(body, hand, "mixture"), torch.log_softmax(hand, -1))
+    r = torch.tensor([0.1, 0.4, 0.6, 0.95])
+    expected = r[:, None] * hand.softmax(-1) + (1 - r[:, None]) * body.softmax(-1)
+    assert torch.allclose(fuse(body, hand, "mixture", r).exp(), expected, atol=1e-6)
+    # a distribution, and finite gradients at r = 0 and r = 1 (handless and fully trusted samples)
+    assert torch.allclose(fuse(body, hand, "mixture", r).exp().sum(1), torch.ones(4), atol=1e-6)
+    logits = [body.clone().requires_grad_(), hand.clone().requires_grad_()]
+    gate = torch.tensor([0.0, 0.5, 1.0, 0.2], requires_grad=True)
+    fuse(*logits, "mixture", gate).logsumexp(1).sum().backward()
+    assert all(torch.isfinite(t.grad).all() for t in (*logits, gate))
 
 
 def test_noisy_or_reliability_interpolates_between_body_and_the_plain_noisy_or():

@@ -94,9 +94,9 @@ class ModelConfig:
         """Short display name: body, hand, unified, B, P, E+PAM, E+PAM-NoisyOR, P-sum, ... (the fusion is named
         where it is not the variant's default)."""
         name = self.variant + ("+PAM" if self.pooling == "pam" else "")
-        if self.variant == "P":
-            return name + ("-sum" if self.fusion == "sum" else "")
-        return name + ("-NoisyOR" if self.fusion == "noisy_or" else "")
+        default = "noisy_or" if self.variant == "P" else "sum"
+        suffixes = {"sum": "-sum", "noisy_or": "-NoisyOR", "mixture": "-mixture"}
+        return name + ("" if self.fusion == default else suffixes[self.fusion])
 
     def backbone(self, stream: str = "body") -> BackboneConfig:
         """The backbone of the ``body`` or ``hand`` stream (they differ only in width)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-FUSIONS = ("sum", "noisy_or")
+FUSIONS = ("sum", "noisy_or", "mixture")
 
 
 def log_complement_softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -37,10 +37,27 @@ def noisy_or_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor) -> torc
     return 1 - (1 - body_logits.softmax(-1)) * (1 - hand_logits.softmax(-1))
 
 
+def mixture_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor,
+                      reliability: torch.Tensor | None = None) -> torch.Tensor:
+    """The reliability decides which expert speaks: q = r p_H + (1 - r) p_B. Trusted hands (r near 1) give the
+    hand expert the say, so a body unlike any seen in training cannot outvote it; with r = 0 it is p_B exactly.
+    In log space; r = 1 and r = 0 drop the other term entirely (-inf), keeping gradients finite."""
+    log_body, log_hand = F.log_softmax(body_logits, -1), F.log_softmax(hand_logits, -1)
+    if reliability is None:
+        return log_hand
+    r = reliability[:, None]
+    log_r = torch.where(r > 0, torch.log(r.clamp(min=1e-30)), float("-inf"))
+    log_not_r = torch.where(r < 1, torch.log1p(-r.clamp(max=1 - 1e-7)), float("-inf"))
+    return torch.logaddexp(log_not_r + log_body, log_r + log_hand)
+
+
 def fuse(body_logits: torch.Tensor, hand_logits: torch.Tensor, method: str,
          reliability: torch.Tensor | None = None) -> torch.Tensor:
     """Fused log-probabilities: ``sum`` is softmax(z_B + r z_H), ``noisy_or`` the renormalized Noisy-OR with the
-    hand evidence scaled by r. ``reliability`` r (N,) in [0, 1]; None is r = 1."""
+    hand evidence scaled by r, ``mixture`` r p_H + (1 - r) p_B. ``reliability`` r (N,) in [0, 1]; None is
+    r = 1."""
+    if method == "mixture":
+        return mixture_log_probs(body_logits, hand_logits, reliability)
     if method == "sum":
         scaled = hand_logits if reliability is None else reliability[:, None] * hand_logits
         return F.log_softmax(body_logits + scaled, -1)
