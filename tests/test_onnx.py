@@ -44,9 +44,8 @@ def inputs_with_gaps(spec, batch: int = 3, frames: int = 16):
     return body, hands, body_mask, hand_mask
 
 
-# body-only and P with PAM and the mixture fusion (the bundled checkpoint below is P with Noisy-OR): every operator
-# the variants use (E adds blocks and heads of the same kinds; its
-# export is checked by hand, docs/models.md). An export takes 10-50 s, so the suite keeps two.
+# body-only, and P with PAM and the mixture fusion (the bundled checkpoint below is P with Noisy-OR): every operator
+# the variants use (E adds blocks and heads of the same kinds). An export takes 10-50 s: the suite keeps these.
 @pytest.mark.parametrize(("variant", "pooling", "fusion"), [("body", "gap", "sum"), ("P", "pam", "mixture")])
 def test_exported_model_matches_pytorch(variant, pooling, fusion, tmp_path):
     from bharnet.export import OnnxModel, export_onnx, logits_name
