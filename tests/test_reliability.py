@@ -249,3 +249,22 @@ def test_attention_readers_choose_which_stream_reads_the_other(pooling):
     assert not torch.allclose(a["hand"], c["hand"])
     with pytest.raises(ConfigError, match="attention_readers"):
         ModelConfig(variant="P", attention_readers=("feet",))
+
+
+def test_experts_can_train_through_another_fusion_than_the_one_that_predicts():
+    spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
+    config = ModelConfig(variant="P", fusion="mixture", training_fusion="noisy_or", **TINY)
+    assert config.name == "P-mixture" and ModelConfig(variant="P", **TINY).training_fusion == "noisy_or"
+    torch.manual_seed(0)
+    model = build_model(config, spec)
+    inputs = spec.example(4, 12, torch.Generator().manual_seed(3))
+    out = model.train()(*inputs)
+    body, hand, r = out["body"], out["hand"], out["reliability"]
+    assert torch.allclose(out["fused"], fuse(body, hand, "mixture", r))
+    assert torch.allclose(out["fused_objective"], fuse(body, hand, "noisy_or", r))
+    labels = torch.tensor([0, 1, 2, 3])
+    loss = BodyHandLoss(LossConfig(body_weight=0, hand_weight=0, label_smoothing=0), model.auxiliary_heads)
+    expected = torch.nn.functional.nll_loss(out["fused_objective"], labels)
+    assert torch.allclose(loss(out, labels), expected)
+    with torch.no_grad():
+        assert "fused_objective" not in model.eval()(*inputs)  # predictions: the mixture alone

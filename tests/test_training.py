@@ -129,6 +129,14 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
                  "--quiet"]) == 0
     assert "using the checkpoint's model and input" in capsys.readouterr().err
     assert json.loads((again / "metrics.json").read_text())["fused"]["top1"] == pytest.approx(result["test_top1"])
+    # the prediction rule is free: the same experts combined by the reliability mixture, heads unchanged
+    mixed = tmp_path / "eval-mixture"
+    assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--out", str(mixed),
+                 "--quiet", "--set", "model.fusion=mixture"]) == 0
+    by_mixture = json.loads((mixed / "metrics.json").read_text())
+    assert by_mixture["hand"]["top1"] == pytest.approx(metrics["hand"]["top1"])
+    _, mixed_splits = load_scores(mixed / "scores.safetensors")
+    assert not np.allclose(mixed_splits["test"]["heads/fused"], test["heads/fused"])
 
 
 def _train_process(config: Path, run: Path, *extra: str) -> subprocess.Popen:

@@ -94,12 +94,17 @@ INPUT_KEYS = {"layout", "num_frames", "sampling", "normalize", "hand_normalize",
               "modality", "channels", "max_persons"}
 
 
+# how a dual-stream model's two experts are combined into its prediction: no weight depends on it, so a
+# checkpoint may be scored with another rule (the experts stay those its training fusion made)
+PREDICTION_RULE = {"fusion"}
+
+
 def _model_differences(config: dict[str, Any], saved: dict[str, Any]) -> list[str]:
     """Where ``config`` differs from the checkpoint's ``saved`` config in what defines the model and its input."""
     differences = []
     for section, keys in (("model", None), ("data", INPUT_KEYS)):
         mine, theirs = config.get(section) or {}, saved.get(section) or {}
-        for key in sorted(set(mine) & set(theirs)):
+        for key in sorted(set(mine) & set(theirs) - (PREDICTION_RULE if section == "model" else set())):
             if (keys is None or key in keys) and mine[key] != theirs[key]:
                 differences.append(f"{section}.{key}: checkpoint {theirs[key]!r}, requested {mine[key]!r}")
     return differences
@@ -114,13 +119,17 @@ def checkpoint_config(declared: ExperimentConfig, requested: ExperimentConfig, p
     An override that contradicts the checkpoint (``--set data.modality=BM`` on a joint model) is refused with
     every difference listed: it would score a model on input it never saw. Where only the config file differs
     (a recipe left out, an option since changed), the checkpoint's values are used; those differences are
-    returned so that the command can say so."""
+    returned so that the command can say so. The prediction rule (``model.fusion``) is the requested one: the
+    same experts may be combined another way (``training_fusion`` records how they were trained)."""
     saved = read_checkpoint_state(path).get("config") or {}
     file_differences = set(_model_differences(declared.to_dict(), saved))
     refused = [d for d in _model_differences(requested.to_dict(), saved) if d not in file_differences]
     if refused:
         raise ConfigError(f"{_weights_file(path)} was trained with another model or input; " + "; ".join(refused))
     values = requested.to_dict()
-    values["model"] = {**values.get("model", {}), **(saved.get("model") or {})}
+    model = dict(saved.get("model") or {})
+    if "fusion" in model:  # checkpoints from before training_fusion: trained through their fusion
+        model.setdefault("training_fusion", model["fusion"])
+    values["model"] = {**values.get("model", {}), **model, "fusion": values["model"]["fusion"]}
     values["data"].update({k: v for k, v in (saved.get("data") or {}).items() if k in INPUT_KEYS})
     return from_dict(values, requested.source), sorted(file_differences)

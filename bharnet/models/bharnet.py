@@ -9,7 +9,8 @@
       +-> reliability r (hand presence, jitter) ------------> scales the hands' updates to the body and
                                                               the hand evidence in the fusion
 
-    prediction: fuse(z_B [+ z_BE], z_H [+ z_HE]; r) by Noisy-OR or logit sum.
+    prediction: fuse(z_B [+ z_BE], z_H [+ z_HE]; r) by Noisy-OR, logit sum or the r-weighted mixture; the
+    experts may be trained through another of these (``training_fusion``) than the one that predicts.
 
 Variants: P has the interactive branches only (no trunk, no expertized branches); E adds the trunk and the
 expertized branches; B is the same network with no exchange (the basic dual stream). Presence masks say which
@@ -99,6 +100,7 @@ class BHaRNet(nn.Module):
         self.reliability = HandReliability(config.reliability)
         self.hand_stream_dropout = config.hand_stream_dropout
         self.fusion = config.fusion
+        self.training_fusion = config.training_fusion
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, body_mask: torch.Tensor | None = None,
                 hand_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -128,6 +130,8 @@ class BHaRNet(nn.Module):
             body_logits = body_logits + logits["body_expert"]
             hand_logits = hand_logits + logits["hand_expert"]
         logits["fused"] = fuse(body_logits, hand_logits, self.fusion, reliability)
+        if self.training and self.training_fusion != self.fusion:  # what the loss trains on
+            logits["fused_objective"] = fuse(body_logits, hand_logits, self.training_fusion, reliability)
         logits["reliability"] = reliability
         logits["hand_presence"] = hand_fraction(hand_mask)
         return logits

@@ -30,6 +30,8 @@ class ModelConfig:
     variant: str = "E"
     pooling: str = "gap"
     fusion: str | None = None
+    # the fusion whose cross-entropy trains the experts (None: ``fusion``); the prediction always uses ``fusion``
+    training_fusion: str | None = None
     reliability: str = "learned"
     hand_stream_dropout: float = 0.0
     # backbone, per stream
@@ -54,11 +56,14 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.fusion is None:
             object.__setattr__(self, "fusion", "noisy_or" if self.variant == "P" else "sum")
+        if self.training_fusion is None:
+            object.__setattr__(self, "training_fusion", self.fusion)
         for key, allowed in (("variant", VARIANTS), ("pooling", POOLINGS), ("fusion", FUSIONS),
-                             ("reliability", RELIABILITIES)):
+                             ("training_fusion", FUSIONS), ("reliability", RELIABILITIES)):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"model.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
-        if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"):
+        if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"
+                                              or self.training_fusion != "sum"):
             raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
         blocks = self.backbone().num_blocks
         if self.variant in ("P", "E"):

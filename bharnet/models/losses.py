@@ -49,7 +49,8 @@ class BodyHandLoss(torch.nn.Module):
         self.terms = {head: weights[head] for head in auxiliary_heads if weights[head] > 0}
 
     def forward(self, outputs: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        loss = smoothed_nll(outputs["fused"], target, self.smoothing)
+        # a model trained through another fusion than the one that predicts hands that one over in training
+        loss = smoothed_nll(outputs.get("fused_objective", outputs["fused"]), target, self.smoothing)
         for head, weight in self.terms.items():  # at most four stream terms
             per_sample = F.cross_entropy(outputs[head], target, label_smoothing=self.smoothing, reduction="none")
             if head.startswith("hand") and "hand_presence" in outputs:
