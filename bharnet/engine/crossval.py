@@ -81,19 +81,29 @@ def cross_validate(config: ExperimentConfig, folds: int, out: Path, progress: bo
         run = out / f"fold{fold}"
         resume = (run / "checkpoints" / "last.safetensors").exists()
         metrics = Trainer(fold_config, run, resume=resume, progress=progress).fit()
-        fused = metrics["fused"]
-        results.append({"fold": fold, "test_groups": held_out, "test_top1": fused["top1"],
-                        "test_mean_class": fused["mean_class"], "test_samples": int(fused["confusion"].sum()),
-                        "per_head": {h: m["top1"] for h, m in metrics.items()},
-                        "per_head_mean_class": {h: m["mean_class"] for h, m in metrics.items()},
-                        "confusion": fused["confusion"].tolist(),
-                        **({"hands_missing": [fused["hands_missing_top1"], fused["hands_missing_samples"]]}
-                           if "hands_missing_top1" in fused else {})})
+        results.append(fold_result(fold, held_out, metrics))
+    return write_summary(config.name, file.classes, results, out)
+
+
+def fold_result(fold: int, held_out: list[str], metrics: dict[str, dict]) -> dict:
+    """One fold's entry of cv.json from its test metrics (every head's)."""
+    fused = metrics["fused"]
+    return {"fold": fold, "test_groups": held_out, "test_top1": fused["top1"],
+            "test_mean_class": fused["mean_class"], "test_samples": int(fused["confusion"].sum()),
+            "per_head": {h: m["top1"] for h, m in metrics.items()},
+            "per_head_mean_class": {h: m["mean_class"] for h, m in metrics.items()},
+            "confusion": fused["confusion"].tolist(),
+            **({"hands_missing": [fused["hands_missing_top1"], fused["hands_missing_samples"]]}
+               if "hands_missing_top1" in fused else {})}
+
+
+def write_summary(name: str, classes: list[str], results: list[dict], out: Path) -> dict:
+    """cv.json: the folds, their mean and spread, and the figures pooled over them."""
     accuracies = np.array([r["test_top1"] for r in results])
     mean_class = np.array([r["test_mean_class"] for r in results])
     confusion = np.sum([r["confusion"] for r in results], axis=0)
     per_class = np.diag(confusion) / np.maximum(confusion.sum(1), 1)
-    summary = {"config": config.name, "classes": file.classes, "folds": results, "mean": float(accuracies.mean()),
+    summary = {"config": name, "classes": classes, "folds": results, "mean": float(accuracies.mean()),
                "std": float(accuracies.std(ddof=1)) if len(accuracies) > 1 else 0.0,
                "mean_class": float(mean_class.mean()),
                "mean_class_std": float(mean_class.std(ddof=1)) if len(results) > 1 else 0.0,
