@@ -254,7 +254,7 @@ def test_attention_readers_choose_which_stream_reads_the_other(pooling):
 def test_experts_can_train_through_another_fusion_than_the_one_that_predicts():
     spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
     config = ModelConfig(variant="P", fusion="mixture", training_fusion="noisy_or", **TINY)
-    assert config.name == "P-mixture" and ModelConfig(variant="P", **TINY).training_fusion == "noisy_or"
+    assert config.name == "P-mixture" and ModelConfig(variant="P", **TINY).objective_fusion == "noisy_or"
     torch.manual_seed(0)
     model = build_model(config, spec)
     inputs = spec.example(4, 12, torch.Generator().manual_seed(3))

@@ -128,8 +128,8 @@ def checkpoint_config(declared: ExperimentConfig, requested: ExperimentConfig, p
         raise ConfigError(f"{_weights_file(path)} was trained with another model or input; " + "; ".join(refused))
     values = requested.to_dict()
     model = dict(saved.get("model") or {})
-    if "fusion" in model:  # checkpoints from before training_fusion: trained through their fusion
-        model.setdefault("training_fusion", model["fusion"])
+    if "fusion" in model:  # how the experts were trained stays recorded when the prediction rule changes
+        model["training_fusion"] = model.get("training_fusion") or model["fusion"]
     values["model"] = {**values.get("model", {}), **model, "fusion": values["model"]["fusion"]}
     values["data"].update({k: v for k, v in (saved.get("data") or {}).items() if k in INPUT_KEYS})
     return from_dict(values, requested.source), sorted(file_differences)

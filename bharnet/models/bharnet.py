@@ -100,7 +100,7 @@ class BHaRNet(nn.Module):
         self.reliability = HandReliability(config.reliability)
         self.hand_stream_dropout = config.hand_stream_dropout
         self.fusion = config.fusion
-        self.training_fusion = config.training_fusion
+        self.training_fusion = config.objective_fusion
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, body_mask: torch.Tensor | None = None,
                 hand_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -56,14 +56,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.fusion is None:
             object.__setattr__(self, "fusion", "noisy_or" if self.variant == "P" else "sum")
-        if self.training_fusion is None:
-            object.__setattr__(self, "training_fusion", self.fusion)
         for key, allowed in (("variant", VARIANTS), ("pooling", POOLINGS), ("fusion", FUSIONS),
-                             ("training_fusion", FUSIONS), ("reliability", RELIABILITIES)):
+                             ("objective_fusion", FUSIONS), ("reliability", RELIABILITIES)):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"model.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"
-                                              or self.training_fusion != "sum"):
+                                              or self.objective_fusion != "sum"):
             raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
         blocks = self.backbone().num_blocks
         if self.variant in ("P", "E"):
@@ -89,6 +87,11 @@ class ModelConfig:
         for key in ("dropout", "hand_stream_dropout"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} = {getattr(self, key)}; it must lie in [0, 1)")
+
+    @property
+    def objective_fusion(self) -> str:
+        """The fusion whose cross-entropy trains the experts."""
+        return self.training_fusion or self.fusion
 
     @property
     def dual_stream(self) -> bool:
