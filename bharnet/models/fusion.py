@@ -17,6 +17,11 @@ def log_complement_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(others, dim=-1) - torch.logsumexp(logits, dim=-1, keepdim=True)
 
 
+def log_weight(weight: torch.Tensor) -> torch.Tensor:
+    """log w for w in [0, 1], exactly -inf at w = 0 (the term vanishes) with a finite gradient there."""
+    return torch.where(weight > 0, torch.log(weight.clamp(min=1e-30)), float("-inf"))
+
+
 def noisy_or_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor,
                        reliability: torch.Tensor | None = None) -> torch.Tensor:
     """Renormalized Noisy-OR with the hand's evidence discounted by its reliability r (N,):
@@ -26,8 +31,7 @@ def noisy_or_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor,
     log_body, log_hand = F.log_softmax(body_logits, -1), F.log_softmax(hand_logits, -1)
     if reliability is not None:
         # log r, and -inf (no hand term at all) where r = 0; the where keeps the gradient finite there
-        log_r = torch.where(reliability > 0, torch.log(reliability.clamp(min=1e-30)), float("-inf"))
-        log_hand = log_hand + log_r[:, None]
+        log_hand = log_hand + log_weight(reliability)[:, None]
     log_q = torch.logaddexp(log_body, log_hand + log_complement_softmax(body_logits))
     return log_q - torch.logsumexp(log_q, dim=-1, keepdim=True)
 
@@ -46,9 +50,7 @@ def mixture_log_probs(body_logits: torch.Tensor, hand_logits: torch.Tensor,
     if reliability is None:
         return log_hand
     r = reliability[:, None]
-    log_r = torch.where(r > 0, torch.log(r.clamp(min=1e-30)), float("-inf"))
-    log_not_r = torch.where(r < 1, torch.log1p(-r.clamp(max=1 - 1e-7)), float("-inf"))
-    return torch.logaddexp(log_not_r + log_body, log_r + log_hand)
+    return torch.logaddexp(log_weight(1 - r) + log_body, log_weight(r) + log_hand)
 
 
 def fuse(body_logits: torch.Tensor, hand_logits: torch.Tensor, method: str,
