@@ -22,7 +22,7 @@ from bharnet.config import save_config
 from bharnet.engine.checkpoint import load_checkpoint
 from bharnet.engine.crossval import fold_result, write_summary
 from bharnet.engine.evaluation import save_scores, write_report
-from bharnet.engine.experiment import Experiment, predict_splits
+from bharnet.engine.experiment import Experiment, predict_splits, run_result
 
 
 def main() -> None:
@@ -46,10 +46,8 @@ def main() -> None:
             shutil.copyfile(checkpoint.with_suffix(suffix), run / "checkpoints" / f"last{suffix}")
         save_scores(run / "scores.safetensors", predictions, experiment)
         write_report(run / "test", predictions["test"], experiment, state.get("history"))
-        atomic_write_text(run / "result.json", json.dumps({
-            "name": config.name, "model": config.model.name, "epochs": state["epoch"],
-            "test_top1": metrics["fused"]["top1"], "test_top1_per_head": {h: m["top1"] for h, m in metrics.items()},
-            "rescored_from": str(fold)}, indent=1))
+        result = run_result(config, state["epoch"], metrics, rescored_from=str(fold))
+        atomic_write_text(run / "result.json", json.dumps(result, indent=1))
         held_out = [g.removeprefix("group/") for g in config.data.test_split.split("+")]
         results.append(fold_result(number, held_out, metrics))
         classes, name = experiment.classes, config.name.rsplit("-fold", 1)[0]

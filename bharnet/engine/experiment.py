@@ -154,3 +154,13 @@ class Experiment:
 def predict_splits(exp: Experiment, model: torch.nn.Module, progress: bool = False) -> dict[str, Predictions]:
     splits = {"test": exp.test_set, **({"val": exp.val_set} if exp.val_set else {})}
     return {name: exp.predict(dataset, model, progress, name) for name, dataset in splits.items()}
+
+
+def run_result(config: ExperimentConfig, epochs: int, metrics: dict[str, dict], **extra) -> dict:
+    """A run folder's result.json: the test figures of every head."""
+    return {"name": config.name, "model": config.model.name, "epochs": epochs,
+            "test_top1": metrics["fused"]["top1"],
+            "test_top1_per_head": {h: m["top1"] for h, m in metrics.items()},
+            "test_hands_missing": {h: [m["hands_missing_top1"], m["hands_missing_samples"]]
+                                   for h, m in metrics.items() if "hands_missing_top1" in m},
+            **extra}

@@ -27,7 +27,7 @@ from bharnet.engine import distributed
 from bharnet.engine.checkpoint import load_checkpoint, save_checkpoint
 from bharnet.engine.evaluation import save_scores, write_report
 from bharnet.engine.events import EventWriter
-from bharnet.engine.experiment import Experiment, predict_splits
+from bharnet.engine.experiment import Experiment, predict_splits, run_result
 from bharnet.engine.schedule import make_optimizer, make_scheduler
 from bharnet.errors import ConfigError, TrainingError
 from bharnet.models import LossConfig, ModelConfig
@@ -207,11 +207,6 @@ class Trainer:
         if self.group.is_main:
             save_scores(self.run_dir / "scores.safetensors", predictions, exp)
             write_report(self.run_dir / "test", predictions["test"], exp, self.history)
-            summary = {"name": self.config.name, "model": self.config.model.name, "epochs": self.epoch,
-                       "test_top1": metrics["fused"]["top1"],
-                       "test_top1_per_head": {h: m["top1"] for h, m in metrics.items()},
-                       "test_hands_missing": {h: [m["hands_missing_top1"], m["hands_missing_samples"]]
-                                              for h, m in metrics.items() if "hands_missing_top1" in m},
-                       "best_val_top1": self.best if exp.val_set else None}
+            summary = run_result(self.config, self.epoch, metrics, best_val_top1=self.best if exp.val_set else None)
             atomic_write_text(self.run_dir / "result.json", json.dumps(summary, indent=1))
         return metrics
