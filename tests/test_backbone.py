@@ -3,7 +3,7 @@ import torch
 
 from bharnet.models.backbone import BackboneConfig, StreamBackbone
 from bharnet.models.graph_conv import CTRGraphConv
-from bharnet.models.temporal import MultiScaleTemporalConv
+from bharnet.models.temporal import MultiScaleTemporalConv, TemporalMaxPool
 from bharnet.skeleton import adjacency, get_layout
 
 LITE = BackboneConfig(width_multiplier=0.25, depth=6, stride_blocks=(3, 5))
@@ -40,3 +40,25 @@ def test_temporal_conv_branch_widths_and_stride():
     conv = MultiScaleTemporalConv(16, 30, stride=2)
     y = conv(torch.randn(2, 16, 10, 5))
     assert y.shape == (2, 30, 5, 5)
+
+
+@pytest.mark.parametrize("in_channels", [4, 8])
+def test_graph_conv_inference_path_equals_the_training_path(in_channels):
+    """Without gradients the shared topology and the refinement run as one matmul over (subset, joint): the
+    same function, so eval with and without autograd agree."""
+    torch.manual_seed(0)
+    conv = CTRGraphConv(in_channels, 8, adjacency(get_layout("ntu25"))).eval()
+    with torch.no_grad():
+        conv.alpha.fill_(0.7)  # the refinement on, with its bias
+    x = torch.randn(3, in_channels, 6, 25)
+    with_grad = conv(x)
+    with torch.inference_mode():
+        without = conv(x)
+    assert torch.allclose(with_grad, without, atol=1e-5)
+
+
+@pytest.mark.parametrize(("stride", "frames"), [(1, 10), (2, 10), (2, 9)])
+def test_temporal_max_pool_equals_maxpool2d(stride, frames):
+    x = torch.randn(2, 3, frames, 4)
+    expected = torch.nn.functional.max_pool2d(x, (3, 1), (stride, 1), (1, 0))
+    assert torch.equal(TemporalMaxPool(stride)(x), expected)

@@ -41,7 +41,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset-sized", action="store_true",
                    help="measure on the configs' own input shape instead of NTU-sized input (25 body joints, "
                    "2x21 hand joints, 2 persons, 60 classes)")
-    p.add_argument("--frames", type=int, default=64, help="frames per sample (default 64)")
+    p.add_argument("--frames", type=int, help="frames per sample (default 64; with --dataset-sized, each "
+                   "config's data.num_frames)")
+    p.add_argument("--recipe", default="", help="apply a named recipe of each config (e.g. cpu: the CPU budget)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 16], help="inference batch sizes (default 1 16)")
     p.add_argument("--train-batch", type=int, default=16, help="training batch size (default 16; 0 skips)")
@@ -69,6 +71,7 @@ class ModelFigures:
     model: str
     parameters: int
     macs: float | None  # per sample; None where torch's flop counter cannot trace the model
+    frames: int
     inference: dict[int, float] = field(default_factory=dict)
     compiled: dict[int, float] = field(default_factory=dict)
     onnxruntime: dict[int, float] = field(default_factory=dict)
@@ -88,34 +91,34 @@ class ModelBench:
         if not self.args.quiet:
             print(f"bench: {text}", file=sys.stderr, flush=True)
 
-    def inputs(self, spec: InputSpec, batch: int) -> tuple[torch.Tensor, ...]:
-        return self.bench.inputs(spec.example(batch, self.args.frames, torch.Generator().manual_seed(0)))
+    def inputs(self, spec: InputSpec, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+        return self.bench.inputs(spec.example(batch, frames, torch.Generator().manual_seed(0)))
 
-    def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec) -> ModelFigures:
+    def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec, frames: int) -> ModelFigures:
         args = self.args
         self.progress(f"{config}: parameters and MACs")
         try:
-            size = profile_model(model, spec, args.frames, threads=None)
+            size = profile_model(model, spec, frames, threads=None)
             macs = size.macs["total"]
         except (RuntimeError, AssertionError):  # the flop counter's tracing fails on some foreign code
             macs = None
-        figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs)
+        figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames)
         model = model.to(self.device).eval()
         for batch in args.batch:
             self.progress(f"{config}: inference, batch {batch}")
-            figures.inference[batch] = self.bench.inference(model, self.inputs(spec, batch))
-        largest = self.inputs(spec, max(args.batch))
+            figures.inference[batch] = self.bench.inference(model, self.inputs(spec, batch, frames))
+        largest = self.inputs(spec, max(args.batch), frames)
         figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(model, largest))
         if args.compile:
             self.progress(f"{config}: torch.compile (compiling takes a while)")
             compiled = torch.compile(model)
             for batch in args.batch:
-                figures.compiled[batch] = self.bench.inference(compiled, self.inputs(spec, batch))
+                figures.compiled[batch] = self.bench.inference(compiled, self.inputs(spec, batch, frames))
         if args.onnx:
-            figures.onnxruntime = self.onnxruntime(config, model, spec)
+            figures.onnxruntime = self.onnxruntime(config, model, spec, frames)
         if args.train_batch:
             self.progress(f"{config}: training, batch {args.train_batch}")
-            step = self.bench.training_step(model, self.inputs(spec, args.train_batch))
+            step = self.bench.training_step(model, self.inputs(spec, args.train_batch, frames))
             figures.training = self.bench.training(step, args.train_batch)
             figures.training_peak = self.bench.peak_bytes(step)
         return figures
@@ -125,16 +128,16 @@ class ModelBench:
         with torch.inference_mode():
             model(*inputs)
 
-    def onnxruntime(self, config: str, model: nn.Module, spec: InputSpec) -> dict[int, float]:
+    def onnxruntime(self, config: str, model: nn.Module, spec: InputSpec, frames: int) -> dict[int, float]:
         from bharnet.export import OnnxModel, export_onnx
 
         self.progress(f"{config}: ONNX export and onnxruntime")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.onnx"
-            export_onnx(copy.deepcopy(model).cpu(), spec, path, frames=self.args.frames)
+            export_onnx(copy.deepcopy(model).cpu(), spec, path, frames=frames)
             session = OnnxModel(path, self.args.threads)
         cpu = Bench(torch.device("cpu"), self.args.threads, self.args.repeats)
-        return {batch: cpu.inference(session, spec.example(batch, self.args.frames, torch.Generator().manual_seed(0)))
+        return {batch: cpu.inference(session, spec.example(batch, frames, torch.Generator().manual_seed(0)))
                 for batch in self.args.batch}
 
 
@@ -164,12 +167,15 @@ def run_bench(args: argparse.Namespace) -> int:
     runner = ModelBench(args, device)
     runner.progress(f"fp32 matmul FLOP/s on {device}")
     matmul = matmul_flops(runner.bench)
-    results = [runner.measure(config.name, config.model.name, model, spec)
-               for config, spec, model in configured_models(args.configs, args.overrides, not args.dataset_sized)]
+    frames = args.frames or 64
+    results = [runner.measure(config.name, config.model.name, model, spec,
+                              args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
+               for config, spec, model in configured_models(args.configs, args.overrides, not args.dataset_sized,
+                                                            args.recipe)]
     reference = None
     if not args.no_reference and args.reference.is_dir():
         reference = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
-                                   ntu_sized_spec())
+                                   ntu_sized_spec(), frames)
     elif not args.no_reference:
         runner.progress(f"no CTR-GCN reference code at {args.reference}: measured without it")
     report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
@@ -192,7 +198,9 @@ class BenchReport:
         shape = "the configs' own input shape" if args.dataset_sized else "NTU-sized input (25 body joints, " \
             "2x21 hand joints, 2 persons, 60 classes)"
         described = "; ".join(f"{k}: {v}" for k, v in machine(self.device).items())
-        return (f"{described}\ndevice {self.device}, {args.threads} threads; {shape}, {args.frames} frames; "
+        frames = args.frames or ("each config's data.num_frames" if args.dataset_sized else 64)
+        recipe = f", recipe {args.recipe}" if args.recipe else ""
+        return (f"{described}\ndevice {self.device}, {args.threads} threads; {shape}{recipe}, {frames} frames; "
                 f"best of {args.repeats}; allocator: {self.allocator()}\n"
                 f"fp32 matmul (1024^3): {self.matmul / 1e9:.1f} GFLOP/s. Peak memory: "
                 f"{'CUDA max_memory_allocated' if self.device.type == 'cuda' else 'torch.profiler allocations'} "
@@ -246,7 +254,8 @@ class BenchReport:
             "machine": machine(self.device),
             "device": str(self.device),
             "threads": args.threads,
-            "frames": args.frames,
+            "frames": args.frames,  # None: each config's data.num_frames (dataset-sized) or 64
+            "recipe": args.recipe,
             "input": "dataset-sized" if args.dataset_sized else "ntu-sized",
             "repeats": args.repeats,
             "allocator": self.allocator(),

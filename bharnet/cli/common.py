@@ -49,11 +49,12 @@ def config_input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> Inpu
                       "data.layout / data.num_classes are not set; or use --ntu-sized")
 
 
-def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False
+def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False, recipe: str = ""
                       ) -> Iterator[tuple[ExperimentConfig, InputSpec, nn.Module]]:
-    """Each config with its input and its freshly initialized model, built one at a time."""
+    """Each config (with ``recipe`` applied) with its input and its freshly initialized model, built one at a
+    time."""
     for path in paths:
-        config = load_config(path, overrides)
+        config = load_config(path, overrides, recipe)
         check_pipeline(config.model, config.data.pipeline)
         spec = config_input_spec(config, ntu_sized)
         yield config, spec, build_model(config.model, spec)

@@ -33,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=16, help="batch size for the speed measurement (default 16)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the speed measurement (default 2)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
+    p.add_argument("--recipe", default="", help="apply a named recipe of each config (e.g. cpu: the CPU budget)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     add_config_arguments(p)
     p.set_defaults(run=run_info)
@@ -57,7 +58,7 @@ def run_info(args: argparse.Namespace) -> int:
                "GMACs body", "GMACs hand", "GMACs x-attn", "GMACs total", "samples/s"]
     # a unified graph is one stream over body and hands: it shows in the totals only
     rows = []
-    for config, spec, model in configured_models(args.configs, args.overrides, args.ntu_sized):
+    for config, spec, model in configured_models(args.configs, args.overrides, args.ntu_sized, args.recipe):
         stats = profile_model(model, spec, args.frames, args.batch, None if args.no_speed else args.threads)
         speed = f"{stats.samples_per_second:.1f}" if stats.samples_per_second else "-"
         parts = ("body", "hand", "cross-attention", "total")

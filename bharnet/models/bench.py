@@ -103,8 +103,8 @@ class Bench:
     def peak_bytes(self, step: Callable[[], object]) -> int:
         """Peak memory allocated by torch during one ``step`` above what was allocated before it (model
         weights, and optimizer state that already exists, excluded). CUDA: the caching allocator's peak.
-        CPU: the running sum of torch.profiler's allocation events (process RSS cannot be reset, and
-        tracemalloc does not see torch's allocations)."""
+        CPU: the running sum of the memory that torch.profiler attributes to each operator, in time order
+        (process RSS cannot be reset, and tracemalloc does not see torch's allocations)."""
         torch.set_num_threads(self.threads)
         if self.device.type == "cuda":
             synchronize(self.device)
@@ -115,10 +115,11 @@ class Bench:
             return torch.cuda.max_memory_allocated(self.device) - before
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
             step()
-        events = sorted((e for e in prof.events() if e.name == "[memory]"), key=lambda e: e.time_range.start)
+        # each operator carries the memory it allocated net of what it freed (its own, children excluded);
+        # frees outside any operator come as "[memory]" events
         live = peak = 0
-        for event in events:
-            live += event.cpu_memory_usage
+        for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+            live += event.self_cpu_memory_usage
             peak = max(peak, live)
         return peak
 

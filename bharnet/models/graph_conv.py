@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -46,15 +47,26 @@ class CTRGraphConv(nn.Module):
         query, key = self.relation(x.mean(2)).split(s * r, dim=1)  # (N, S*R, V) each
         relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2))  # (N, S*R, V, V)
         relation = relation.view(n, s, r, v * v)
-        refined = torch.matmul(self.refine_weight, relation).view(n, s, c, v, v)  # R[n, s, c, u, v], bias aside
-        projected = self.value(x)
-        value = projected[:, : s * c].unflatten(1, (s, c))  # (N, S, C, T, V)
-        # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the refinement
-        # is batched per (n, s, c). Transposes are strides, not copies.
-        shared = torch.matmul(value.flatten(2, 3), self.topology.transpose(-1, -2)).sum(1).view(n, c, t, v)
+        # the values and the residual projection as two convs over row blocks of one weight: each output is
+        # contiguous, so the matmuls below need no copy of it
+        weight, bias = self.value.weight, self.value.bias
+        value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
         # the refinement bias b[s, c] adds b * sum_v x[v] to every joint u: no (V, V) tensor needed for it
         offset = (self.refine_bias.unsqueeze(-1) * value.sum(-1, keepdim=True)).sum(1)  # (N, C, T, 1)
-        refinement = torch.matmul(value, refined.transpose(-1, -2)).sum(1) + offset
-        y = self.norm(torch.addcmul(shared, refinement, self.alpha))
-        residual = self.residual_norm(projected[:, s * c :]) if self.project_residual else x
+        if torch.is_grad_enabled():
+            # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the
+            # refinement is batched per (n, s, c), so no per-sample topology tensor needs a gradient. Transposes
+            # are strides, not copies.
+            refined = torch.matmul(self.refine_weight, relation).view(n, s, c, v, v)  # R[n,s,c,u,v], bias aside
+            shared = torch.matmul(value.flatten(2, 3), self.topology.transpose(-1, -2)).sum(1).view(n, c, t, v)
+            refinement = torch.matmul(value, refined.transpose(-1, -2)).sum(1) + offset
+            y = torch.addcmul(shared, refinement, self.alpha)
+        else:
+            # without gradients one matmul per (n, s, c) with the refined topology A + alpha R is faster; alpha
+            # scales the small refinement weight rather than the (N, S, C, V, V) maps
+            refined = torch.matmul(self.alpha * self.refine_weight, relation).view(n, s, c, v, v)
+            topology = refined + self.topology[None, :, None]
+            y = torch.matmul(value, topology.transpose(-1, -2)).sum(1) + self.alpha * offset
+        y = self.norm(y)
+        residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
         return self.relu(y + residual)

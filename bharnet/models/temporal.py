@@ -53,6 +53,22 @@ class DeformableTemporalConv(nn.Module):
         return torch.einsum("nckti,ock->noti", sampled, self.weight) + self.bias.view(1, -1, 1, 1)
 
 
+class TemporalMaxPool(nn.Module):
+    """Max over 3 consecutive frames (padded), every ``stride``-th frame: the same as
+    ``MaxPool2d((3, 1), (stride, 1), (1, 0))``, as two elementwise maxima of shifted views, which on the CPU
+    is tens of times faster than the pooling kernel (it computes argmax indices even without gradients)."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, T, V)
+        t = x.shape[2]
+        padded = torch.nn.functional.pad(x, (0, 0, 1, 1), value=float("-inf"))
+        before, centre, after = (padded[:, :, shift : shift + t : self.stride] for shift in range(3))
+        return torch.maximum(torch.maximum(before, centre), after)
+
+
 def _dilated_conv(channels: int, kernel: int, stride: int, dilation: int, kind: str) -> nn.Module:
     if kind == "deformable":
         return DeformableTemporalConv(channels, kernel, stride, dilation)
@@ -86,7 +102,7 @@ class MultiScaleTemporalConv(nn.Module):
         self.dilated = nn.ModuleList(
             nn.Sequential(_dilated_conv(width, kernel, stride, d, kind), nn.BatchNorm2d(width)) for d in dilations
         )
-        self.pool = nn.Sequential(nn.MaxPool2d((3, 1), (stride, 1), (1, 0)), nn.BatchNorm2d(self.widths[-2]))
+        self.pool = nn.Sequential(TemporalMaxPool(stride), nn.BatchNorm2d(self.widths[-2]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *opened, point = self.entry(x).split(self.widths, dim=1)

@@ -1,0 +1,63 @@
+"""`bharnet bench`: every figure is measured (none left empty), CTR-GCN's code joins the same run when it sits
+beside the repository, and the CPU peak memory sees what a step allocates."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+
+from bharnet.cli.main import main
+from bharnet.models.bench import DEFAULT_REFERENCE, Bench
+
+TINY = ["--set", "model.width_multiplier=0.125", "--set", "model.depth=3", "--frames", "8", "--batch", "1", "2",
+        "--train-batch", "2", "--repeats", "1", "--quiet"]
+
+
+@pytest.fixture
+def reference():
+    if not DEFAULT_REFERENCE.is_dir():
+        reason = f"CTR-GCN's reference code {DEFAULT_REFERENCE} is absent"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI is set: ../shared must be beside the repository)")
+        pytest.skip(reason)
+    return DEFAULT_REFERENCE
+
+
+def test_cpu_peak_memory_counts_a_step_allocation():
+    size = 4 * 2**20
+
+    def step():
+        kept = torch.ones(size // 4)  # 4 MB, alive while a second 4 MB tensor is made
+        return kept + 1
+
+    peak = Bench(torch.device("cpu"), threads=1).peak_bytes(step)
+    assert 2 * size <= peak < 4 * size
+
+
+def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", *TINY, "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    ours, ctrgcn = report["models"]
+    assert (ours["model"], ctrgcn["model"]) == ("body", "CTR-GCN")
+    for figures in (ours, ctrgcn):
+        assert figures["frames"] == 8
+        assert set(figures["inference"]) == {"1", "2"} and min(figures["inference"].values()) > 0
+        assert figures["training"] > 0 and figures["inference_peak"] > 0 and figures["training_peak"] > 0
+    assert ours["macs"] > 0 and 0 < ours["matmul_fraction"]
+    table = capsys.readouterr().out
+    assert "x CTR-GCN infer b2" in table and "CTR-GCN (reference code)" in table
+
+
+def test_bench_dataset_sized_with_the_cpu_recipe_uses_the_recipe_frames(tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["bench", "configs/signs/bharnet.yaml", "--dataset-sized", "--recipe", "cpu", "--no-reference",
+            "--batch", "2", "--train-batch", "0", "--repeats", "1", "--quiet", "--json", str(out)]
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    (figures,) = report["models"]
+    assert report["recipe"] == "cpu"
+    assert figures["frames"] == 16 and figures["training"] is None  # the CPU recipe's data.num_frames
