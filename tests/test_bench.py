@@ -47,7 +47,7 @@ def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, cap
         assert figures["frames"] == 8
         assert set(figures["inference"]) == {"1", "2"} and min(figures["inference"].values()) > 0
         assert figures["training"] > 0 and figures["inference_peak"] > 0 and figures["training_peak"] > 0
-    assert ours["macs"] > 0 and 0 < ours["matmul_fraction"]
+    assert ours["macs"] > 0 and ours["matmul_fraction"] > 0
     table = capsys.readouterr().out
     assert "x CTR-GCN infer b2" in table and "CTR-GCN (reference code)" in table
 
