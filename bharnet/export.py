@@ -18,6 +18,7 @@ from torch import nn
 
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec
+from bharnet.models.inference import folded_for_inference
 
 INPUTS = ("body", "hands", "body_mask", "hand_mask")
 FUSED = "fused"
@@ -62,17 +63,19 @@ class ExportedOutputs(nn.Module):
 
 def export_onnx(model: nn.Module, spec: InputSpec, path: Path, state: dict[str, Any] | None = None,
                 frames: int = 64) -> list[str]:
-    """Write ``model`` (a CPU module, put in eval mode) to ``path``, traced at ``frames`` frames (the frame
-    axis is fixed, the batch axis dynamic). Returns the output names."""
+    """Write ``model`` (a CPU module) to ``path`` as it runs for inference (eval mode, BatchNorms folded, the
+    gradient-free path), traced at ``frames`` frames (the frame axis is fixed, the batch axis dynamic). Returns
+    the output names."""
     require("onnx")
-    model = model.eval()
+    model = folded_for_inference(model)
     heads = head_names(model, spec)
     outputs = [FUSED, *(logits_name(head) for head in heads)]
     batch = torch.export.Dim("batch")
     example = spec.example(2, frames, torch.Generator().manual_seed(0))
-    program = torch.onnx.export(ExportedOutputs(model, heads).eval(), example, dynamo=True, input_names=list(INPUTS),
-                                output_names=outputs, dynamic_shapes={name: {0: batch} for name in INPUTS},
-                                verbose=False)
+    with torch.no_grad():
+        program = torch.onnx.export(ExportedOutputs(model, heads).eval(), example, dynamo=True,
+                                    input_names=list(INPUTS), output_names=outputs,
+                                    dynamic_shapes={name: {0: batch} for name in INPUTS}, verbose=False)
     if state is not None:
         program.model.metadata_props[STATE] = json.dumps(state)
     program.save(str(path))

@@ -86,3 +86,25 @@ def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]],
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+
+def accuracy_front(points: dict[str, tuple[float, float, float]], path: Path, xlabel: str, title: str = "") -> Path:
+    """Accuracy against cost: ``points`` {name: (cost, mean accuracy, std)}, error bars of one std, and the
+    front of configurations that no other one beats at lower or equal cost drawn as a line."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, (cost, mean, std) in points.items():
+        ax.errorbar(cost, mean, yerr=std, fmt="o", capsize=3)
+        ax.annotate(name, (cost, mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    front, best = [], -1.0
+    for cost, mean, _ in sorted(points.values(), key=lambda point: (point[0], -point[1])):
+        if mean > best:
+            front.append((cost, mean))
+            best = mean
+    ax.plot(*zip(*front, strict=True), color="grey", alpha=0.5, zorder=0, label="front")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("top-1 accuracy (mean over folds, +- std)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return save(fig, path)

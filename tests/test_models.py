@@ -314,3 +314,33 @@ def test_no_two_parameters_share_storage():
     model = build_model(tiny("E", pooling="pam"), spec)
     pointers = [p.untyped_storage().data_ptr() for p in model.parameters()]
     assert len(set(pointers)) == len(pointers)
+
+
+@pytest.mark.parametrize(("variant", "pooling", "fusion"), [("body", "gap", "sum"), ("P", "gap", "mixture"),
+                                                            ("E", "pam", "noisy_or")])
+def test_folded_for_inference_computes_the_same_scores(variant, pooling, fusion):
+    """BatchNorm folded into the conv before it: same heads (to float rounding) on trained-looking statistics,
+    no BatchNorm left behind a conv, and the original model untouched (still trainable)."""
+    from bharnet.models.inference import folded_for_inference
+
+    spec = spec_for("ntu25_hands67", "instances", variant)
+    model = build_model(tiny(variant, pooling, fusion), spec)
+    generator = torch.Generator().manual_seed(3)
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_mean.normal_(0, 0.5, generator=generator)
+        norm.running_var.uniform_(0.5, 2.0, generator=generator)
+        norm.weight.data.uniform_(0.5, 1.5, generator=generator)
+    inputs = spec.example(3, 12, generator)
+    model.eval()
+
+    def norms(net) -> int:
+        return sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+
+    before = norms(model)
+    folded = folded_for_inference(model)
+    with torch.inference_mode():
+        expected, got = model(*inputs), folded(*inputs)
+    for head in expected:
+        assert torch.allclose(expected[head], got[head], atol=1e-4), head
+    # per block: the residual's, the temporal entry's and the two dilated branches' norms go
+    assert norms(model) == before and norms(folded) < before - 3

@@ -21,6 +21,7 @@ from bharnet.engine.inputs import ntu_sized_spec
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench, ReferenceCTRGCN, matmul_flops
+from bharnet.models.inference import folded_for_inference
 from bharnet.models.profile import profile_model
 
 REFERENCE_NAME = "CTR-GCN (reference code)"
@@ -103,15 +104,17 @@ class ModelBench:
         except (RuntimeError, AssertionError):  # the flop counter's tracing fails on some foreign code
             macs = None
         figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames)
-        model = model.to(self.device).eval()
+        model = model.to(self.device)
+        # inference as bharnet predict runs it (BatchNorms folded), CTR-GCN's code prepared the same way
+        inference = folded_for_inference(model)
         for batch in args.batch:
             self.progress(f"{config}: inference, batch {batch}")
-            figures.inference[batch] = self.bench.inference(model, self.inputs(spec, batch, frames))
+            figures.inference[batch] = self.bench.inference(inference, self.inputs(spec, batch, frames))
         largest = self.inputs(spec, max(args.batch), frames)
-        figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(model, largest))
+        figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(inference, largest))
         if args.compile:
             self.progress(f"{config}: torch.compile (compiling takes a while)")
-            compiled = torch.compile(model)
+            compiled = torch.compile(inference)
             for batch in args.batch:
                 figures.compiled[batch] = self.bench.inference(compiled, self.inputs(spec, batch, frames))
         if args.onnx:

@@ -51,22 +51,22 @@ class CTRGraphConv(nn.Module):
         # contiguous, so the matmuls below need no copy of it
         weight, bias = self.value.weight, self.value.bias
         value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
-        # the refinement bias b[s, c] adds b * sum_v x[v] to every joint u: no (V, V) tensor needed for it
-        offset = (self.refine_bias.unsqueeze(-1) * value.sum(-1, keepdim=True)).sum(1)  # (N, C, T, 1)
         if torch.is_grad_enabled():
             # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the
             # refinement is batched per (n, s, c), so no per-sample topology tensor needs a gradient. Transposes
             # are strides, not copies.
             refined = torch.matmul(self.refine_weight, relation).view(n, s, c, v, v)  # R[n,s,c,u,v], bias aside
             shared = torch.matmul(value.flatten(2, 3), self.topology.transpose(-1, -2)).sum(1).view(n, c, t, v)
+            # the refinement bias b[s, c] adds b * sum_v x[v] to every joint u: no (V, V) tensor needed for it
+            offset = (self.refine_bias.unsqueeze(-1) * value.sum(-1, keepdim=True)).sum(1)  # (N, C, T, 1)
             refinement = torch.matmul(value, refined.transpose(-1, -2)).sum(1) + offset
             y = torch.addcmul(shared, refinement, self.alpha)
         else:
-            # without gradients one matmul per (n, s, c) with the refined topology A + alpha R is faster; alpha
-            # scales the small refinement weight rather than the (N, S, C, V, V) maps
-            refined = torch.matmul(self.alpha * self.refine_weight, relation).view(n, s, c, v, v)
-            topology = refined + self.topology[None, :, None]
-            y = torch.matmul(value, topology.transpose(-1, -2)).sum(1) + self.alpha * offset
+            # without gradients one matmul per (n, s, c) with the whole topology A + alpha (R + b) is faster;
+            # alpha scales the small refinement weights rather than the (N, S, C, V, V) maps
+            refined = torch.matmul(self.alpha * self.refine_weight, relation) + self.alpha * self.refine_bias
+            topology = refined.view(n, s, c, v, v) + self.topology[None, :, None]
+            y = torch.matmul(value, topology.transpose(-1, -2)).sum(1)
         y = self.norm(y)
         residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
         return self.relu(y + residual)

@@ -20,6 +20,7 @@ from bharnet.engine.inputs import input_spec
 from bharnet.errors import ConfigError, DataFormatError
 from bharnet.export import FUSED, OnnxModel, export_onnx, predictor_state
 from bharnet.models import InputSpec, build_model
+from bharnet.models.inference import folded_for_inference
 from bharnet.skeleton import body_hand_split
 
 BUNDLED = {"neat11": "neat11.safetensors"}  # checkpoints shipped inside the package
@@ -38,7 +39,7 @@ class TorchProbabilities:
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device):
         self.device = torch.device(device)
-        self.model = model.to(self.device)
+        self.model = folded_for_inference(model).to(self.device)
 
     @torch.no_grad()
     def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
