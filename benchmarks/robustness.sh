@@ -2,7 +2,7 @@
 # Robustness of cross-validated models (benchmarks/cv.sh must have run for them): each fold's last checkpoint
 # on that fold's held-out people, corrupted; then the mean over folds in one table and plot.
 # Usage: benchmarks/robustness.sh DATASET [CONFIG_NAME...]   (default: body hand bharnet)
-# Output: runs/<DATASET>-robustness/ (robustness.json/.csv/.png of the mean; fold<k>/ per fold)
+# Output: runs/<DATASET>-robustness/, or $ROBUSTNESS_OUT (robustness.json/.csv/.png of the mean; fold<k>/ per fold)
 # BHARNET_ARGS: extra arguments, e.g. "--set train.workers=0 --set train.threads=1" beside training jobs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ dataset=${1:?usage: benchmarks/robustness.sh DATASET [CONFIG_NAME...]}
 shift
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(body hand bharnet)
-out=runs/$dataset-robustness
+out=${ROBUSTNESS_OUT:-runs/$dataset-robustness}
 for run in "runs/$dataset-cv/${names[0]}"/fold*; do
     fold=$(basename "$run")
     configs=() checkpoints=()
@@ -19,7 +19,8 @@ for run in "runs/$dataset-cv/${names[0]}"/fold*; do
         configs+=("runs/$dataset-cv/$name/$fold/config.yaml")  # the fold's resolved config: its own test people
         checkpoints+=("runs/$dataset-cv/$name/$fold/checkpoints/last")
     done
-    "$BHARNET" robustness "${configs[@]}" --checkpoint "${checkpoints[@]}" --quiet --out "$out/$fold" \
+    "$BHARNET" robustness "${configs[@]}" --checkpoint "${checkpoints[@]}" --labels "${names[@]}" --quiet \
+        --out "$out/$fold" \
         --noise 0,0.01,0.02,0.05 --hand-noise 0,0.01,0.02,0.05 --body-noise 0,0.02,0.05 \
         --frame-drop 0,0.25,0.5 --hands-missing 0,0.25,0.5,0.75,1 ${BHARNET_ARGS:-}
 done

@@ -95,13 +95,13 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last"),
                  str(run / "checkpoints" / "best"), "--noise", "0,0.1", "--frame-drop", "0,0.5",
                  "--hands-missing", "0,1", "--hand-noise", "0.1", "--body-noise", "", "--out", str(robust),
-                 "--quiet"]) == 0
+                 "--labels", "last", "best", "--quiet"]) == 0
     report = json.loads((robust / "robustness.json").read_text())
     assert report["levels"] == {"noise": [0, 0.1], "hand_noise": [0.1], "frame_drop": [0, 0.5],
                                 "hands_missing": [0, 1]}
-    # the same model name twice is told apart by its config path; each has its fused, body and hand curves
+    # each model under its label, with its fused, body and hand curves
     names = list(report["top1"])
-    assert len(names) == 6 and sum(": " not in n for n in names) == 2
+    assert names == [f"{label}{head}" for label in ("last", "best") for head in ("", ": body expert", ": hand expert")]
     clean = report["top1"][names[0]]
     assert clean["noise"][0] == clean["frame_drop"][0] == pytest.approx(result["test_top1"])
     body_expert = report["top1"][f"{names[0]}: body expert"]
@@ -111,6 +111,9 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     assert (robust / "robustness.png").stat().st_size > 10000
     assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last")]) == 2
     assert "2 configs but 1 checkpoints" in capsys.readouterr().err
+    assert main(["robustness", str(config), str(config), "--checkpoint", str(run / "checkpoints" / "last"),
+                 str(run / "checkpoints" / "best"), "--labels", "same", "same"]) == 2
+    assert "give one distinct label each" in capsys.readouterr().err
     # a model or input other than the checkpoint's is refused, every difference named
     assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--set", "data.modality=BM",
                  "--set", "data.num_frames=5", "--out", str(tmp_path / "wrong")]) == 2

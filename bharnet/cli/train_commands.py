@@ -105,6 +105,8 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", nargs="+", required=True, type=Path,
                    help="one checkpoint per CONFIG (.safetensors, .json or stem)")
     p.add_argument("--recipe", default="", help="apply a named recipe of each config (e.g. cpu)")
+    p.add_argument("--labels", nargs="+", help="one name per CONFIG for the table and plot (default: the model's "
+                   "name, with the config path where two models share it)")
     add_config_arguments(p)
     for kind in DEFAULT_LEVELS:
         default = ",".join(f"{v:g}" for v in DEFAULT_LEVELS[kind])
@@ -123,10 +125,12 @@ def run_robustness(args: argparse.Namespace) -> int:
 
     if len(args.checkpoint) != len(args.configs):
         raise ConfigError(f"{len(args.configs)} configs but {len(args.checkpoint)} checkpoints; give one each")
+    if args.labels and (len(args.labels) != len(args.configs) or len(set(args.labels)) != len(args.labels)):
+        raise ConfigError(f"{len(args.configs)} configs but labels {args.labels}; give one distinct label each")
     requested = {kind: getattr(args, kind) for kind in DEFAULT_LEVELS}
     models: dict[str, dict[str, list[float]]] = {}
     levels: dict | None = None
-    for path, checkpoint in zip(args.configs, args.checkpoint, strict=True):
+    for index, (path, checkpoint) in enumerate(zip(args.configs, args.checkpoint, strict=True)):
         config = config_for_checkpoint(path, args.overrides, args.recipe, checkpoint)
         experiment = Experiment(config)
         load_checkpoint(checkpoint, experiment.model, device=experiment.device)
@@ -134,7 +138,7 @@ def run_robustness(args: argparse.Namespace) -> int:
             has_hands = experiment.test_set.split.has_hands
             levels = {k: v for k, v in requested.items() if v and (k in ("noise", "frame_drop") or has_hands)}
         name = experiment.config.model.name
-        name = name if name not in models else f"{name} ({path})"
+        name = args.labels[index] if args.labels else name if name not in models else f"{name} ({path})"
         models.update(curves(name, corrupted_accuracy(experiment, levels, progress=not args.quiet),
                              experiment.config.model.dual_stream))
     write_robustness(args.out, levels, models, "accuracy under corruption (test split)")
