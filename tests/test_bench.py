@@ -61,3 +61,8 @@ def test_bench_dataset_sized_with_the_cpu_recipe_uses_the_recipe_frames(tmp_path
     (figures,) = report["models"]
     assert report["recipe"] == "cpu"
     assert figures["frames"] == 16 and figures["training"] is None  # the CPU recipe's data.num_frames
+
+
+def test_a_missing_config_fails_before_anything_is_measured(capsys):
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", "configs/ntu60_xsub/missing.yaml", "--quiet"]) == 2
+    assert "configs/ntu60_xsub/missing.yaml: config file not found" in capsys.readouterr().err

@@ -170,17 +170,18 @@ def run_bench(args: argparse.Namespace) -> int:
     runner = ModelBench(args, device)
     runner.progress(f"fp32 matmul FLOP/s on {device}")
     matmul = matmul_flops(runner.bench)
-    frames = args.frames or 64
-    results = [runner.measure(config.name, config.model.name, model, spec,
-                              args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
-               for config, spec, model in configured_models(args.configs, args.overrides, not args.dataset_sized,
-                                                            args.recipe)]
+    models = configured_models(args.configs, args.overrides, not args.dataset_sized, args.recipe)  # read all first
     reference = None
     if not args.no_reference and args.reference.is_dir():
+        # first, on a fresh heap: a process that has run larger models runs later ones slower, so the ratios
+        # to it can only understate our speed
         reference = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
-                                   ntu_sized_spec(), frames)
+                                   ntu_sized_spec(), args.frames or 64)
     elif not args.no_reference:
         runner.progress(f"no CTR-GCN reference code at {args.reference}: measured without it")
+    results = [runner.measure(config.name, config.model.name, model, spec,
+                              args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
+               for config, spec, model in models]
     report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
     print(report.header())
     print(format_table(report.columns(), report.rows(), args.markdown))

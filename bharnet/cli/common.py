@@ -52,12 +52,12 @@ def config_input_spec(config: ExperimentConfig, ntu_sized: bool = False) -> Inpu
 def configured_models(paths: list[str], overrides: list[str], ntu_sized: bool = False, recipe: str = ""
                       ) -> Iterator[tuple[ExperimentConfig, InputSpec, nn.Module]]:
     """Each config (with ``recipe`` applied) with its input and its freshly initialized model, built one at a
-    time."""
-    for path in paths:
-        config = load_config(path, overrides, recipe)
+    time; every config is read at the call, so a bad one fails before any model is measured."""
+    configs = [load_config(path, overrides, recipe) for path in paths]
+    for config in configs:
         check_pipeline(config.model, config.data.pipeline)
-        spec = config_input_spec(config, ntu_sized)
-        yield config, spec, build_model(config.model, spec)
+    return ((config, spec, build_model(config.model, spec))
+            for config in configs for spec in [config_input_spec(config, ntu_sized)])
 
 
 def format_table(columns: list[str], rows: list[list[str]], markdown: bool = False) -> str:
