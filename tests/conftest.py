@@ -13,14 +13,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def require_folder(folder: Path, what: str) -> Path:
+    """``folder`` when it exists; else the test skips, or fails when CI is set (CI must run every test)."""
+    if not folder.is_dir():
+        reason = f"{what} {folder} is absent"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI is set: ../shared must be beside the repository)")
+        pytest.skip(reason)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        reason = f"real data folder {SHARED_DATA} is absent"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI is set: data tests must run)")
-        pytest.skip(reason)
-    return SHARED_DATA
+    return require_folder(SHARED_DATA, "real data folder")
 
 
 @pytest.fixture(scope="session")

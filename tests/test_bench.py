@@ -4,13 +4,13 @@ beside the repository, and the CPU peak memory sees what a step allocates."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import torch
 
 from bharnet.cli.main import main
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench
+from tests.conftest import require_folder
 
 TINY = ["--set", "model.width_multiplier=0.125", "--set", "model.depth=3", "--frames", "8", "--batch", "1", "2",
         "--train-batch", "2", "--repeats", "1", "--quiet"]
@@ -18,12 +18,7 @@ TINY = ["--set", "model.width_multiplier=0.125", "--set", "model.depth=3", "--fr
 
 @pytest.fixture
 def reference():
-    if not DEFAULT_REFERENCE.is_dir():
-        reason = f"CTR-GCN's reference code {DEFAULT_REFERENCE} is absent"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI is set: ../shared must be beside the repository)")
-        pytest.skip(reason)
-    return DEFAULT_REFERENCE
+    return require_folder(DEFAULT_REFERENCE, "CTR-GCN's reference code")
 
 
 def test_cpu_peak_memory_counts_a_step_allocation():
@@ -47,6 +42,7 @@ def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, cap
         assert figures["frames"] == 8
         assert set(figures["inference"]) == {"1", "2"} and min(figures["inference"].values()) > 0
         assert figures["training"] > 0 and figures["inference_peak"] > 0 and figures["training_peak"] > 0
+        assert figures["round_robin"] > 0  # the ratio's own timing, in turns with the other model
     assert ours["macs"] > 0 and ours["matmul_fraction"] > 0
     table = capsys.readouterr().out
     assert "x CTR-GCN infer b2" in table and "CTR-GCN (reference code)" in table

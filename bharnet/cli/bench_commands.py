@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "inference samples/s (eval, inference mode) at each --batch, training samples/s (forward, loss, "
         "backward, SGD step, train mode) at --train-batch, and the peak memory of both. In the same run, with "
         "the same threads, batches and allocator setting: CTR-GCN's own model from --reference (when present) "
-        "and the FLOP/s of a plain fp32 matmul, so that every model's speed reads as a ratio to CTR-GCN's and "
+        "and the FLOP/s of a plain fp32 matmul, so that every model's speed reads as a ratio to CTR-GCN's (timed "
+        "in turns with it, so that a drifting machine slows both alike) and "
         "its achieved FLOP/s as a fraction of the matmul's. Speeds are the best of --repeats timed calls after "
         "one warm-up.",
     )
@@ -77,6 +79,7 @@ class ModelFigures:
     compiled: dict[int, float] = field(default_factory=dict)
     onnxruntime: dict[int, float] = field(default_factory=dict)
     training: float | None = None
+    round_robin: float | None = None  # inference samples/s at the largest batch, timed in turns with the others
     inference_peak: int | None = None  # at the largest inference batch
     training_peak: int | None = None
 
@@ -87,6 +90,14 @@ class ModelBench:
     def __init__(self, args: argparse.Namespace, device: torch.device):
         self.args, self.device = args, device
         self.bench = Bench(device, args.threads, args.repeats)
+        self.calls: list[tuple[ModelFigures, Callable[[], None]]] = []  # inference at the largest batch
+
+    def round_robin(self) -> None:
+        """Every model's inference at the largest batch again, timed in turns (4 x --repeats rounds)."""
+        self.progress(f"all models in turns, batch {max(self.args.batch)}")
+        seconds = self.bench.round_robin([call for _, call in self.calls], 4 * self.args.repeats)
+        for (figures, _), elapsed in zip(self.calls, seconds, strict=True):
+            figures.round_robin = max(self.args.batch) / elapsed
 
     def progress(self, text: str) -> None:
         if not self.args.quiet:
@@ -112,6 +123,7 @@ class ModelBench:
             figures.inference[batch] = self.bench.inference(inference, self.inputs(spec, batch, frames))
         largest = self.inputs(spec, max(args.batch), frames)
         figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(inference, largest))
+        self.calls.append((figures, lambda: self._infer(inference, largest)))
         if args.compile:
             self.progress(f"{config}: torch.compile (compiling takes a while)")
             compiled = torch.compile(inference)
@@ -182,6 +194,8 @@ def run_bench(args: argparse.Namespace) -> int:
     results = [runner.measure(config.name, config.model.name, model, spec,
                               args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
                for config, spec, model in models]
+    if reference:
+        runner.round_robin()
     report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
     print(report.header())
     print(format_table(report.columns(), report.rows(), args.markdown))
@@ -225,7 +239,8 @@ class BenchReport:
         columns += [f"peak MB infer b{self.batch}"] + (["peak MB train"] if args.train_batch else [])
         columns += [f"% matmul b{self.batch}"]
         if self.reference:
-            columns += [f"x CTR-GCN infer b{self.batch}"] + (["x CTR-GCN train"] if args.train_batch else [])
+            columns += [f"in turns/s b{self.batch}", f"x CTR-GCN infer b{self.batch}"]
+            columns += ["x CTR-GCN train"] if args.train_batch else []
         return columns
 
     def achieved(self, figures: ModelFigures) -> float | None:
@@ -247,7 +262,7 @@ class BenchReport:
             row += [_text(achieved and 100 * achieved, "{:.1f}%")]
             if self.reference:
                 ref = self.reference
-                row += [f"{f.inference[self.batch] / ref.inference[self.batch]:.2f}"]
+                row += [f"{f.round_robin:.1f}", f"{f.round_robin / ref.round_robin:.2f}"]
                 row += [_text(f.training and f.training / ref.training, "{:.2f}")] if args.train_batch else []
             rows.append(row)
         return rows

@@ -74,6 +74,24 @@ class Bench:
         finally:
             torch.set_num_threads(previous)
 
+    def round_robin(self, steps: list[Callable[[], object]], rounds: int) -> list[float]:
+        """Best seconds of each step, timed in turns (every round calls each step once, after one warm-up
+        round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            best = [float("inf")] * len(steps)
+            for round_ in range(rounds + 1):
+                for index, step in enumerate(steps):
+                    start = time.perf_counter()
+                    step()
+                    synchronize(self.device)
+                    if round_:  # round 0 warms up
+                        best[index] = min(best[index], time.perf_counter() - start)
+            return best
+        finally:
+            torch.set_num_threads(previous)
+
     def inputs(self, example: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         return tuple(x.to(self.device) for x in example)
 
