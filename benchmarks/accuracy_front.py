@@ -6,7 +6,7 @@ Usage: .venv/bin/python benchmarks/accuracy_front.py DATASET [NAME...] [--plot P
   NAME: folders under runs/<DATASET>-cv/ (default: every folder there with a cv.json)
 Prints a Markdown table: parameters, MACs per sample (the inference path, counted with
 torch.utils.flop_counter), mean +- std top-1 and mean class accuracy over the folds, top-1 on the clips with
-hands missing in most frames, and the training seconds summed over every fold's epochs.
+hands missing in most frames, and the training minutes over the folds (median epoch x epochs).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import statistics
 from pathlib import Path
 
 from bharnet import plots
@@ -26,11 +27,13 @@ RUNS = Path("runs")
 
 
 def training_seconds(run: Path) -> float:
-    """Seconds of training, every epoch of every fold (evaluation and start-up excluded)."""
+    """Seconds of training over every fold: each fold's median epoch times its epochs (evaluation and start-up
+    excluded; the median, so that an epoch slowed by other work on the machine does not count)."""
     total = 0.0
     for metrics in run.glob("fold*/metrics.csv"):
         with metrics.open() as f:
-            total += sum(float(row["seconds"]) for row in csv.DictReader(f))
+            seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
+        total += statistics.median(seconds) * len(seconds)
     return total
 
 
@@ -62,7 +65,8 @@ def main() -> None:
     print(format_table(columns, [
         [r["name"], r["model"], f"{r['width']:g} / {r['hand_width'] or r['width']:g}",
          f"{r['parameters'] / 1e6:.3f}M", f"{r['macs'] / 1e6:.0f}", f"{r['top1']:.3f} +- {r['top1_std']:.3f}",
-         f"{r['mean_class']:.3f}", f"{r['hands_missing']:.3f}", f"{r['training_s'] / 60:.1f}"] for r in rows],
+         f"{r['mean_class']:.3f}", f"{r['hands_missing']:.3f}",
+         f"{r['training_s'] / 60:.1f}" if r["training_s"] else "- (rescored)"] for r in rows],
         markdown=True))
     if args.plot:
         points = {r["name"]: (r["macs"] / 1e6, r["top1"], r["top1_std"]) for r in rows}

@@ -12,7 +12,7 @@ from bharnet.cli.main import main
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench
 from tests.conftest import require_folder
 
-TINY = ["--set", "model.width_multiplier=0.125", "--set", "model.depth=3", "--frames", "8", "--batch", "1", "2",
+TINY = ["--set", "model.width_multiplier=0.125", "--set", "model.depth=3", "--frames", "4", "--batch", "1", "2",
         "--train-batch", "2", "--repeats", "1", "--quiet"]
 
 
@@ -39,7 +39,7 @@ def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, cap
     ours, ctrgcn = report["models"]
     assert (ours["model"], ctrgcn["model"]) == ("body", "CTR-GCN")
     for figures in (ours, ctrgcn):
-        assert figures["frames"] == 8
+        assert figures["frames"] == 4
         assert set(figures["inference"]) == {"1", "2"} and min(figures["inference"].values()) > 0
         assert figures["training"] > 0 and figures["inference_peak"] > 0 and figures["training_peak"] > 0
         assert figures["round_robin"] > 0  # the ratio's own timing, in turns with the other model
