@@ -59,20 +59,7 @@ class Bench:
     repeats: int = 5
 
     def best_seconds(self, step: Callable[[], object]) -> float:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            step()
-            synchronize(self.device)
-            times = []
-            for _ in range(self.repeats):
-                start = time.perf_counter()
-                step()
-                synchronize(self.device)
-                times.append(time.perf_counter() - start)
-            return min(times)
-        finally:
-            torch.set_num_threads(previous)
+        return self.round_robin([step], self.repeats)[0]
 
     def round_robin(self, steps: list[Callable[[], object]], rounds: int) -> list[float]:
         """Best seconds of each step, timed in turns (every round calls each step once, after one warm-up
