@@ -3,11 +3,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from bharnet.data import transforms as tf
 from bharnet.data.dataset import BodyHandDataset
 from bharnet.data.pipeline import PipelineConfig
 from bharnet.data.sample import Sample
 from bharnet.data.store import DatasetFile, write_dataset
 from bharnet.errors import ConfigError, DataFormatError
+from bharnet.skeleton import get_layout
 
 
 def holistic_samples(count=6, frames=20, persons=1):
@@ -135,3 +137,45 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="unknown data option"):
         PipelineConfig.from_dict({"frames": 3})
     assert PipelineConfig.from_dict({"scale": [0.9, 1.1]}).scale == (0.9, 1.1)
+
+
+def left_handed_clip(frames=12):
+    """A MediaPipe clip in which only the left hand is seen and moves; the right arm hangs still."""
+    rng = np.random.default_rng(1)
+    keypoints = np.zeros((1, frames, 75, 3), np.float32)
+    keypoints[0, :, :33, :2] = rng.uniform(0.3, 0.7, (33, 2))  # a still body
+    keypoints[0, :, 33:54, :2] = rng.uniform(0.6, 0.8, (21, 2)) + np.linspace(0, 0.2, frames)[:, None, None]
+    scores = np.zeros((1, frames, 75), np.float32)
+    scores[0, :, :54] = 1
+    return Sample(keypoints, scores, 0, "lefty")
+
+
+def test_dominant_right_mirrors_left_handed_clips_only(tmp_path):
+    lefty = left_handed_clip()
+    righty = Sample(lefty.keypoints.copy(), lefty.scores.copy(), 0, "righty")
+    mirror = tf.Mirror(tf.mirrored_joints(get_layout("mediapipe_holistic75")), (np.arange(75),))
+    righty.keypoints, righty.scores = mirror(lefty.keypoints, lefty.scores)
+    path = write_dataset(tmp_path / "h.bhd", [lefty, righty], ["a"], {}, "mediapipe_holistic75")
+    config = PipelineConfig(num_frames=12, max_persons=1, normalize="shoulders", handedness="dominant_right")
+    canonical = BodyHandDataset(path, "all", config)
+    as_recorded = BodyHandDataset(path, "all", PipelineConfig(num_frames=12, max_persons=1, normalize="shoulders"))
+    for index in (0, 1):  # both become the right-handed clip, which is left as it is
+        body, hands, body_mask, hand_mask, _ = canonical[index]
+        assert hand_mask[:, 1].all() and not hand_mask[:, 0].any()  # the busy hand sits in the right slot
+        torch.testing.assert_close(body, as_recorded[1][0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(hands, as_recorded[1][1], atol=1e-5, rtol=1e-5)
+    assert as_recorded[0][3][:, 0].all()  # as recorded, the left clip keeps its left hand
+
+
+def test_random_mirror_flips_about_half_the_training_samples(holistic_file):
+    config = PipelineConfig(num_frames=8, max_persons=1, mirror=0.5)
+    dataset = BodyHandDataset(holistic_file, "all", config, train=True, seed=0)
+    plain = BodyHandDataset(holistic_file, "all", PipelineConfig(num_frames=8, max_persons=1), train=True, seed=0)
+    # the left hand is missing in every third frame: a mirrored sample has the gaps in its right hand
+    flipped = [not bool(dataset[i][3][:, 1].all()) for i in range(len(dataset))]
+    assert 0 < sum(flipped) < len(flipped)
+    assert not any(not bool(plain[i][3][:, 1].all()) for i in range(len(plain)))
+    with pytest.raises(ConfigError, match="data.mirror"):
+        PipelineConfig(mirror=1.0)
+    with pytest.raises(ConfigError, match="data.handedness"):
+        PipelineConfig(handedness="left")

@@ -14,6 +14,7 @@ from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, bui
 from bharnet.models.attention import Route
 from bharnet.models.bharnet import PassThrough
 from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
+from bharnet.models.losses import balanced_class_weights
 from bharnet.models.pooling import PoolingAttention
 from bharnet.models.reliability import Presence
 from bharnet.models.temporal import DeformableTemporalConv
@@ -344,3 +345,21 @@ def test_folded_for_inference_computes_the_same_scores(variant, pooling, fusion)
         assert torch.allclose(expected[head], got[head], atol=1e-4), head
     # per block: the residual's, the temporal entry's and the two dilated branches' norms go
     assert norms(model) == before and norms(folded) < before - 3
+
+
+def test_balanced_class_weights_make_every_class_weigh_alike():
+    counts = torch.tensor([6, 2, 0, 4])
+    weights = balanced_class_weights(counts)  # n = 12 over K = 3 seen classes: 12 / (3 n_k)
+    torch.testing.assert_close(weights, torch.tensor([12 / 18, 12 / 6, 0.0, 12 / 12]))
+    z = {"fused": torch.log_softmax(torch.randn(5, 4, generator=torch.Generator().manual_seed(0)), -1)}
+    target = torch.tensor([0, 0, 1, 3, 3])
+    loss = BodyHandLoss(LossConfig(label_smoothing=0, class_weights="balanced"), (), counts)(z, target)
+    w = weights[target]
+    expected = (w * F.nll_loss(z["fused"], target, reduction="none")).sum() / w.sum()
+    torch.testing.assert_close(loss, expected)
+    plain = BodyHandLoss(LossConfig(label_smoothing=0), (), counts)(z, target)  # "none" ignores the counts
+    torch.testing.assert_close(plain, F.nll_loss(z["fused"], target))
+    with pytest.raises(ConfigError, match="class counts"):
+        BodyHandLoss(LossConfig(class_weights="balanced"), ())
+    with pytest.raises(ConfigError, match="loss.class_weights"):
+        LossConfig(class_weights="inverse")

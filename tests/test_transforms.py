@@ -163,3 +163,39 @@ def test_modalities():
     np.testing.assert_allclose(bm[0, 0], b[0, 1] - b[0, 0], atol=1e-6)
     with pytest.raises(ConfigError, match="modality"):
         tf.modality(joints, scores, layout, "X")
+
+
+def test_mirrored_joints_swap_left_and_right_by_name():
+    layout = get_layout("mediapipe_holistic75")
+    permutation = tf.mirrored_joints(layout)
+    np.testing.assert_array_equal(permutation[permutation], np.arange(layout.num_joints))  # an involution
+    assert permutation[layout.index("left_wrist")] == layout.index("right_wrist")
+    assert permutation[layout.index("left_hand_index_tip")] == layout.index("right_hand_index_tip")
+    assert permutation[layout.index("nose")] == layout.index("nose")
+    ntu = get_layout("ntu25")
+    assert tf.mirrored_joints(ntu)[ntu.index("spine_mid")] == ntu.index("spine_mid")
+
+
+def test_mirror_reflects_about_the_centre_and_keeps_missing_joints_zero(rng):
+    layout = get_layout("ntu25")
+    keypoints = rng.normal(size=(1, 6, 25, 3)).astype(np.float32)
+    scores = np.ones((1, 6, 25), np.float32)
+    scores[0, 2, 7] = 0  # left hand missing in frame 2
+    keypoints[0, 2, 7] = 0
+    mirror = tf.Mirror(tf.mirrored_joints(layout), (np.arange(25),))
+    flipped, flipped_scores = mirror(keypoints, scores)
+    right_hand = layout.index("right_hand")
+    assert flipped_scores[0, 2, right_hand] == 0 and not flipped[0, 2, right_hand].any()
+    seen = scores[..., None] > 0
+    centre = keypoints[..., 0][scores > 0].mean()
+    np.testing.assert_allclose(flipped[0, :, right_hand, 0][1], 2 * centre - keypoints[0, 1, 7, 0], rtol=1e-5)
+    np.testing.assert_array_equal(flipped[..., 1:], keypoints[:, :, mirror.permutation, 1:])
+    twice, _ = mirror(flipped, flipped_scores)
+    np.testing.assert_allclose(np.where(seen, twice, 0), keypoints, atol=1e-5)
+
+
+def test_wrist_travel_counts_only_frames_where_the_wrist_is_seen():
+    keypoints = np.zeros((1, 4, 1, 2), np.float32)
+    keypoints[0, :, 0, 0] = [0, 1, 5, 6]
+    scores = np.array([[[1], [1], [0], [1]]], np.float32)
+    assert tf.wrist_travel(keypoints, scores, 0) == 1.0  # 0 -> 1 only: frame 2 is missing

@@ -15,6 +15,7 @@ from bharnet.errors import ConfigError
 from bharnet.skeleton import BodyHandSplit, Layout, get_layout
 
 HAND_ARRANGEMENTS = ("instances", "graph42")
+HANDEDNESS = ("as_recorded", "dominant_right")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class PipelineConfig:
     hand_normalize: str = "wrist"  # wrist | body (the body's canonical frame, for whole-body graphs) | none
     hand_arrangement: str = "instances"  # instances: each hand an instance (Mh = 2M) | graph42 (Mh = M)
     mirror_left: bool = True
+    handedness: str = "as_recorded"  # as_recorded | dominant_right: mirror each clip so its busier hand is the right
+    mirror: float = 0.0  # training: probability of a left-right mirror of the whole sample
     modality: str = "J"  # J | B | JM | BM
     channels: str = "xyz"  # xyz | xy_score
     max_persons: int = 2
@@ -46,13 +49,14 @@ class PipelineConfig:
             "hand_arrangement": HAND_ARRANGEMENTS,
             "modality": tf.MODALITIES,
             "channels": ("xyz", "xy_score"),
+            "handedness": HANDEDNESS,
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"data.{key} = {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         if self.num_frames < 1 or self.max_persons < 1:
             raise ConfigError("data.num_frames and data.max_persons must be positive")
-        for key in ("drop_hands", "drop_hand_samples"):
+        for key in ("drop_hands", "drop_hand_samples", "mirror"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(f"data.{key} = {getattr(self, key)}; it is a fraction in [0, 1)")
         if self.hand_jitter < 0:
@@ -96,6 +100,25 @@ class BodyHandPipeline:
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
         self.body_joints = np.array(split.body)
         self.hand_joints = np.array(split.left_hand + split.right_hand)  # left 21, then right 21
+        self.mirror = self._mirror() if config.handedness != "as_recorded" or config.mirror > 0 else None
+        # who witnesses handedness: a detected hand's own wrist where any hand is seen, else the body's wrists
+        source = get_layout(split.source)
+        self.wrists = [(split.left_hand[0], split.right_hand[0])] if split.has_hands else []
+        if config.handedness == "dominant_right":
+            self.wrists.append((source.index("left_wrist"), source.index("right_wrist")))
+
+    def _mirror(self) -> tf.Mirror:
+        source = get_layout(self.split.source)
+        together = self.split.hands_in_body_coordinates or not self.split.has_hands
+        groups = (np.arange(source.num_joints),) if together else (self.body_joints, self.hand_joints)
+        return tf.Mirror(tf.mirrored_joints(source), groups)
+
+    def _left_handed(self, keypoints: np.ndarray, scores: np.ndarray) -> bool:
+        """Whether the left hand does more of the work: its wrist travels further."""
+        for left, right in self.wrists:
+            if scores[0, :, [left, right]].any():
+                return tf.wrist_travel(keypoints, scores, left) > tf.wrist_travel(keypoints, scores, right)
+        return False
 
     @property
     def hand_instances(self) -> int:
@@ -106,6 +129,8 @@ class BodyHandPipeline:
         rng = rng if self.train else None
         frames = self.sampler.indices(sample.scores, rng)
         keypoints, scores = self._persons(sample.keypoints[:, frames], sample.scores[:, frames])
+        if self._mirrored(keypoints, scores, rng):
+            keypoints, scores = self.mirror(keypoints, scores)
 
         body, body_scores = keypoints[:, :, self.body_joints], scores[:, :, self.body_joints]
         reference = self.body_normalize.reference(body, body_scores) if self.body_normalize else None
@@ -122,6 +147,13 @@ class BodyHandPipeline:
             frame_presence(body_scores),
             frame_presence(hand_scores),
         )
+
+    def _mirrored(self, keypoints: np.ndarray, scores: np.ndarray, rng: np.random.Generator | None) -> bool:
+        cfg = self.config
+        flip = cfg.handedness == "dominant_right" and self._left_handed(keypoints, scores)
+        if rng is not None and cfg.mirror > 0 and rng.random() < cfg.mirror:
+            flip = not flip
+        return flip
 
     def _persons(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exactly ``max_persons`` persons: the first ones (readers put the most active first), zero-padded."""

@@ -182,6 +182,51 @@ def mirror_x(keypoints: np.ndarray) -> np.ndarray:
     return out
 
 
+def mirrored_joints(layout: Layout) -> np.ndarray:
+    """The permutation that swaps every ``left`` joint with its ``right`` namesake (others stay)."""
+    swapped = {"left": "right", "right": "left"}
+
+    def other_side(name: str) -> str:
+        parts = name.split("_")
+        return "_".join(swapped.get(part, part) for part in parts)
+
+    permutation = np.arange(layout.num_joints)
+    for j, name in enumerate(layout.joints):
+        twin = other_side(name)
+        if twin != name:
+            if twin not in layout.joints:
+                raise ConfigError(f"layout {layout.name}: joint {name!r} has no mirror twin {twin!r}")
+            permutation[j] = layout.index(twin)
+    return permutation
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A left-right reflection of a whole sample: x reflected about the centre of each group of joints that
+    shares a coordinate system (body with its hands, or hands from another sensor apart), and every left
+    joint swapped with its right twin, so a left-handed signer looks like a right-handed one."""
+
+    permutation: np.ndarray
+    groups: tuple[np.ndarray, ...]
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = keypoints.copy()
+        for joints in self.groups:
+            seen = scores[:, :, joints] > 0
+            if not seen.any():
+                continue
+            centre = keypoints[:, :, joints, 0][seen].mean()
+            out[:, :, joints, 0] = np.where(seen, 2 * centre - keypoints[:, :, joints, 0], 0)
+        return out[:, :, self.permutation], scores[:, :, self.permutation]
+
+
+def wrist_travel(keypoints: np.ndarray, scores: np.ndarray, wrist: int) -> float:
+    """Path length of one wrist of person 0 in the image plane, over consecutive frames where it is seen."""
+    position, seen = keypoints[0, :, wrist, :2], scores[0, :, wrist] > 0
+    both = seen[1:] & seen[:-1]
+    return float(np.linalg.norm(np.diff(position, axis=0), axis=-1)[both].sum())
+
+
 # ------------------------------------------------------------------------------------- augmentation
 @dataclass(frozen=True)
 class RandomAffine:

@@ -89,9 +89,10 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
 
 
 # what only acts while training: may differ between a checkpoint and the config it is evaluated with
-TRAINING_ONLY_DATA = {"rotate_degrees", "scale", "shear", "drop_hands", "drop_hand_samples", "hand_jitter"}
+TRAINING_ONLY_DATA = {"rotate_degrees", "scale", "shear", "drop_hands", "drop_hand_samples", "hand_jitter",
+                      "mirror"}
 INPUT_KEYS = {"layout", "num_frames", "sampling", "normalize", "hand_normalize", "hand_arrangement", "mirror_left",
-              "modality", "channels", "max_persons"}
+              "handedness", "modality", "channels", "max_persons"}
 
 
 # how a dual-stream model's two experts are combined into its prediction: no weight depends on it, so a

@@ -82,7 +82,8 @@ class Experiment:
         self.subset = class_subset(config, self.classes)
         self.spec = dataset_input_spec(self.train_set)
         self.model = build_model(config.model, self.spec).to(self.device)
-        self.loss = BodyHandLoss(config.loss, self.model.auxiliary_heads)
+        counts = torch.bincount(torch.as_tensor(self.train_set.labels), minlength=len(self.classes))
+        self.loss = BodyHandLoss(config.loss, self.model.auxiliary_heads, counts).to(self.device)
         self._check_shapes()
 
     def _check_shapes(self) -> None:
