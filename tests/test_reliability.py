@@ -268,27 +268,3 @@ def test_experts_can_train_through_another_fusion_than_the_one_that_predicts():
     assert torch.allclose(loss(out, labels), expected)
     with torch.no_grad():
         assert "fused_objective" not in model.eval()(*inputs)  # predictions: the mixture alone
-
-
-@pytest.mark.parametrize(("variant", "pooling"), [("P", "gap"), ("P", "pam"), ("E", "gap")])
-def test_the_body_alone_pass_is_what_the_body_says_without_hands(variant, pooling):
-    spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(variant=variant, pooling=pooling, body_alone_pass=True, dropout=0.0, **TINY),
-                        spec).train()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("gate"):
-                p.normal_()
-    body, hands, body_mask, hand_mask = spec.example(4, 12, torch.Generator().manual_seed(5))
-    out = model(body, hands, body_mask, hand_mask)
-    lost = model(body, hands, body_mask, torch.zeros_like(hand_mask))  # the same batch with every hand lost
-    expected = lost["body"] + lost.get("body_expert", 0)
-    torch.testing.assert_close(out["body_alone"], expected, atol=1e-5, rtol=1e-5)
-    assert not torch.allclose(out["body_alone"], out["body"] + out.get("body_expert", 0), atol=1e-3)
-    labels = torch.tensor([0, 1, 2, 3])
-    with_term = BodyHandLoss(LossConfig(label_smoothing=0), model.auxiliary_heads)(out, labels)
-    without = BodyHandLoss(LossConfig(label_smoothing=0, body_alone_weight=0), model.auxiliary_heads)(out, labels)
-    torch.testing.assert_close(with_term - without, torch.nn.functional.cross_entropy(out["body_alone"], labels))
-    with torch.no_grad():
-        assert "body_alone" not in model.eval()(body, hands, body_mask, hand_mask)  # a training signal only

@@ -70,9 +70,7 @@ class BHaRNet(nn.Module):
         body_backbone, hand_backbone = config.backbone("body"), config.backbone("hand")
         blocks = body_backbone.num_blocks
         self.expertized = config.variant == "E"
-        self.body_alone_pass = config.body_alone_pass and config.variant != "B"  # B's body never reads hands
-        self.auxiliary_heads = (("body", "hand") + (("body_expert", "hand_expert") if self.expertized else ())
-                                + (("body_alone",) if self.body_alone_pass else ()))
+        self.auxiliary_heads = ("body", "hand") + (("body_expert", "hand_expert") if self.expertized else ())
         exchange_points = set(config.exchange_blocks) if config.variant in ("P", "E") else set()
         trunk = config.trunk_blocks if self.expertized else 0
         cuts = sorted({trunk, *exchange_points, blocks})
@@ -120,13 +118,10 @@ class BHaRNet(nn.Module):
                                                           presence.body)
             logits["hand_expert"] = self.hand_expert_head(masked_average(self.hand.expert(h), presence.hands), n,
                                                           presence.hands)
-        trunk_body, segment_hands = b, []  # kept for the body-alone pass
         for body_segment, hand_segment, exchange in zip(
             self.body.segments, self.hand.segments, self.exchanges, strict=True
         ):
-            h = hand_segment(h)
-            segment_hands.append(h)
-            b, h = exchange(body_segment(b), h, presence)
+            b, h = exchange(body_segment(b), hand_segment(h), presence)
         pooled_body, pooled_hands = self.pool(b, h, presence)
         logits["body"] = self.body_head(pooled_body, n, presence.body)
         logits["hand"] = self.hand_head(pooled_hands, n, presence.hands)
@@ -134,22 +129,9 @@ class BHaRNet(nn.Module):
         if self.expertized:
             body_logits = body_logits + logits["body_expert"]
             hand_logits = hand_logits + logits["hand_expert"]
-        if self.training and self.body_alone_pass:
-            logits["body_alone"] = self._body_alone(trunk_body, segment_hands, h, presence, n) + (
-                logits["body_expert"] if self.expertized else 0)
         logits["fused"] = fuse(body_logits, hand_logits, self.fusion, reliability)
         if self.training and self.training_fusion != self.fusion:  # what the loss trains on
             logits["fused_objective"] = fuse(body_logits, hand_logits, self.training_fusion, reliability)
         logits["reliability"] = reliability
         logits["hand_presence"] = hand_fraction(hand_mask)
         return logits
-
-    def _body_alone(self, body: torch.Tensor, segment_hands: list[torch.Tensor], hands: torch.Tensor,
-                    presence: Presence, n: int) -> torch.Tensor:
-        """The body head's logits with r = 0 (no hand update anywhere), the hand cubes reused from the main pass:
-        what the body says when the hands are lost, trained on every sample rather than a dropped few."""
-        alone = Presence(presence.body, presence.hands, torch.zeros_like(presence.reliability))
-        for body_segment, segment_hand, exchange in zip(self.body.segments, segment_hands, self.exchanges,
-                                                        strict=True):
-            body, _ = exchange(body_segment(body), segment_hand, alone)
-        return self.body_head(self.pool(body, hands, alone)[0], n, alone.body)

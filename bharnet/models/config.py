@@ -25,10 +25,7 @@ class ModelConfig:
     pooling-attention module in place of GAP on the interactive heads; E with PAM is the full BHaRNet.
     ``fusion``: sum of logits or Noisy-OR; unset, Noisy-OR for P and sum otherwise. ``reliability``: how much
     say the hand expert gets per sample (see :mod:`bharnet.models.reliability`); ``hand_stream_dropout``: the
-    probability that a training sample's hand stream gets no say (r = 0), so the body learns to stand alone;
-    ``body_alone_pass``: in training, the body's interactive branch also runs once more on every sample with
-    r = 0 (exactly what it computes when the hands are lost), graded by its own loss term
-    (``loss.body_alone_weight``)."""
+    probability that a training sample's hand stream gets no say (r = 0), so the body learns to stand alone."""
 
     variant: str = "E"
     pooling: str = "gap"
@@ -37,7 +34,6 @@ class ModelConfig:
     training_fusion: str | None = None
     reliability: str = "learned"
     hand_stream_dropout: float = 0.0
-    body_alone_pass: bool = False
     # backbone, per stream
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS

@@ -3,11 +3,9 @@
 With a dual-stream model and sum fusion this is the ensemble loss L = CE(z_B + z_H) + l_B CE(z_B) + l_H CE(z_H);
 with BHaRNet-E the fused term sums all four branch heads and l_B, l_H sit on the interactive heads; with
 Noisy-OR fusion the first term is CE on the renormalized Noisy-OR distribution. ``expert_weight`` adds a term
-per expertized head (BE, HE), so that each is a classifier on its own; ``body_alone_weight`` one on the body
-head computed with the hands given no say (``model.body_alone_pass``), the prediction left when hands are
-lost. A hand term counts only the samples in which a hand is seen: a hand head without hands has no evidence
-to be graded on. A single-stream model has no per-stream terms: the loss is plain (label-smoothed)
-cross-entropy, the CE baseline.
+per expertized head (BE, HE), so that each is a classifier on its own. A hand term counts only the samples in
+which a hand is seen: a hand head without hands has no evidence to be graded on. A single-stream model has no
+per-stream terms: the loss is plain (label-smoothed) cross-entropy, the CE baseline.
 """
 
 from __future__ import annotations
@@ -41,7 +39,6 @@ class LossConfig:
     body_weight: float = 1.0  # l_B, on the body (interactive) head
     hand_weight: float = 1.0  # l_H, on the hand (interactive) head
     expert_weight: float = 0.0  # on each expertized head of BHaRNet-E
-    body_alone_weight: float = 1.0  # on the body head with the hands given no say (model.body_alone_pass)
     label_smoothing: float = 0.1
     # "balanced": each sample weighted by n / (K n_k) of its class in the training split, for unbalanced data
     # judged by mean class accuracy
@@ -52,9 +49,8 @@ class LossConfig:
             raise ConfigError(f"loss.class_weights = {self.class_weights!r}; choose one of {', '.join(CLASS_WEIGHTS)}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"loss.label_smoothing = {self.label_smoothing}; it must lie in [0, 1)")
-        if min(self.body_weight, self.hand_weight, self.expert_weight, self.body_alone_weight) < 0:
-            raise ConfigError("loss.body_weight, hand_weight, expert_weight and body_alone_weight must not be "
-                              "negative")
+        if min(self.body_weight, self.hand_weight, self.expert_weight) < 0:
+            raise ConfigError("loss.body_weight, loss.hand_weight and loss.expert_weight must not be negative")
 
 
 class BodyHandLoss(torch.nn.Module):
@@ -70,8 +66,7 @@ class BodyHandLoss(torch.nn.Module):
         balanced = config.class_weights == "balanced"
         self.register_buffer("class_weight", balanced_class_weights(class_counts) if balanced else None)
         weights = {"body": config.body_weight, "hand": config.hand_weight,
-                   "body_expert": config.expert_weight, "hand_expert": config.expert_weight,
-                   "body_alone": config.body_alone_weight}
+                   "body_expert": config.expert_weight, "hand_expert": config.expert_weight}
         self.terms = {head: weights[head] for head in auxiliary_heads if weights[head] > 0}
 
     def forward(self, outputs: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
@@ -84,7 +79,7 @@ class BodyHandLoss(torch.nn.Module):
 
         # a model trained through another fusion than the one that predicts hands that one over in training
         loss = mean(smoothed_nll(outputs.get("fused_objective", outputs["fused"]), target, self.smoothing))
-        for head, weight in self.terms.items():  # at most five stream terms
+        for head, weight in self.terms.items():  # at most four stream terms
             per_sample = F.cross_entropy(outputs[head], target, label_smoothing=self.smoothing, reduction="none")
             graded = None
             if head.startswith("hand") and "hand_presence" in outputs:  # only the samples with a hand seen
