@@ -4,6 +4,8 @@
 # Usage: benchmarks/robustness.sh DATASET [CONFIG_NAME...]   (default: body hand bharnet)
 # Output: runs/<DATASET>-robustness/, or $ROBUSTNESS_OUT (robustness.json/.csv/.png of the mean; fold<k>/ per fold)
 # BHARNET_ARGS: extra arguments, e.g. "--set train.workers=0 --set train.threads=1" beside training jobs
+# ROBUSTNESS_LEVELS: the corruption levels (default below); "--kind=" leaves a panel out, e.g.
+#   "--noise 0,0.01,0.02 --hands-missing 0.75,1 --hand-noise= --body-noise= --frame-drop="
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BHARNET=${BHARNET:-.venv/bin/bharnet}
@@ -12,6 +14,8 @@ shift
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(body hand bharnet)
 out=${ROBUSTNESS_OUT:-runs/$dataset-robustness}
+levels=${ROBUSTNESS_LEVELS:---noise 0,0.01,0.02,0.05 --hand-noise 0,0.01,0.02,0.05 --body-noise 0,0.02,0.05 \
+--frame-drop 0,0.25,0.5 --hands-missing 0,0.25,0.5,0.75,1}
 for run in "runs/$dataset-cv/${names[0]}"/fold*; do
     fold=$(basename "$run")
     configs=() checkpoints=()
@@ -20,9 +24,7 @@ for run in "runs/$dataset-cv/${names[0]}"/fold*; do
         checkpoints+=("runs/$dataset-cv/$name/$fold/checkpoints/last")
     done
     "$BHARNET" robustness "${configs[@]}" --checkpoint "${checkpoints[@]}" --labels "${names[@]}" --quiet \
-        --out "$out/$fold" \
-        --noise 0,0.01,0.02,0.05 --hand-noise 0,0.01,0.02,0.05 --body-noise 0,0.02,0.05 \
-        --frame-drop 0,0.25,0.5 --hands-missing 0,0.25,0.5,0.75,1 ${BHARNET_ARGS:-}
+        --out "$out/$fold" $levels ${BHARNET_ARGS:-}
 done
 .venv/bin/python - "$out" "$dataset" <<'PY'
 import json

@@ -62,10 +62,15 @@ class CTRGraphConv(nn.Module):
             refinement = torch.matmul(value, refined.transpose(-1, -2)).sum(1) + offset
             y = torch.addcmul(shared, refinement, self.alpha)
         else:
-            # without gradients one matmul per (n, s, c) with the whole topology A + alpha (R + b) is faster;
-            # alpha scales the small refinement weights rather than the (N, S, C, V, V) maps
-            refined = torch.matmul(self.alpha * self.refine_weight, relation) + self.alpha * self.refine_bias
-            topology = refined.view(n, s, c, v, v) + self.topology[None, :, None]
+            # without gradients one matmul per (n, s, c) with the whole topology A + alpha (R + b) is faster.
+            # The topology itself is one matmul too: A_s and a constant 1 ride as two more relation channels
+            # (weights 1 and alpha b), so no pass over the (N, S, C, V, V) maps adds them, and alpha scales the
+            # small weights rather than the maps
+            relation = torch.cat([relation, self.topology.view(1, s, 1, v * v).expand(n, s, 1, v * v),
+                                  relation.new_ones(n, s, 1, v * v)], dim=2)
+            mixing = torch.cat([self.alpha * self.refine_weight, self.refine_weight.new_ones(s, c, 1),
+                                self.alpha * self.refine_bias], dim=2)
+            topology = torch.matmul(mixing, relation).view(n, s, c, v, v)
             y = torch.matmul(value, topology.transpose(-1, -2)).sum(1)
         y = self.norm(y)
         residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
