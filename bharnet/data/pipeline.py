@@ -100,15 +100,15 @@ class BodyHandPipeline:
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
         self.body_joints = np.array(split.body)
         self.hand_joints = np.array(split.left_hand + split.right_hand)  # left 21, then right 21
-        self.mirror = self._mirror() if config.handedness != "as_recorded" or config.mirror > 0 else None
-        # who witnesses handedness: a detected hand's own wrist where any hand is seen, else the body's wrists
         source = get_layout(split.source)
-        self.wrists = [(split.left_hand[0], split.right_hand[0])] if split.has_hands else []
+        self.mirror = self._mirror(source) if config.handedness != "as_recorded" or config.mirror > 0 else None
+        # who witnesses handedness: a detected hand's own wrist where any hand is seen, else the body's wrists
+        self.wrists = []
         if config.handedness == "dominant_right":
+            self.wrists = [(split.left_hand[0], split.right_hand[0])] if split.has_hands else []
             self.wrists.append((source.index("left_wrist"), source.index("right_wrist")))
 
-    def _mirror(self) -> tf.Mirror:
-        source = get_layout(self.split.source)
+    def _mirror(self, source: Layout) -> tf.Mirror:
         together = self.split.hands_in_body_coordinates or not self.split.has_hands
         groups = (np.arange(source.num_joints),) if together else (self.body_joints, self.hand_joints)
         return tf.Mirror(tf.mirrored_joints(source), groups)
