@@ -76,25 +76,59 @@ def per_class_bars(per_class: dict[str, np.ndarray], classes: Sequence[str], pat
     return save(fig, path)
 
 
-def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str) -> None:
-    """Accuracy vs level, a line per model, on ``ax``."""
-    for name, values in curves.items():  # a dual-stream model's experts ("M: body expert") dashed
-        ax.plot(levels, values, marker="o", label=name, linestyle="--" if ": " in name else "-",
-                markersize=3 if ": " in name else 6)
+def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str,
+                legend: bool = True) -> None:
+    """Accuracy vs level, a line per model, on ``ax``. A dual-stream model's experts ("M: body expert",
+    "M: hand expert") take its colour, thinner, dashed and dotted, so a dozen curves stay tellable apart."""
+    models = list(dict.fromkeys(name.split(": ")[0] for name in curves))
+    palette = plt.get_cmap("tab10" if len(models) <= 10 else "tab20").colors
+    for name, values in curves.items():
+        model, _, expert = name.partition(": ")
+        style = {"": "-", "body expert": "--"}.get(expert, ":")
+        ax.plot(levels, values, marker="o", label=name, color=palette[models.index(model) % len(palette)],
+                linestyle=style, linewidth=1 if expert else 2, markersize=3 if expert else 6)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("top-1 accuracy")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if legend:
+        ax.legend(fontsize=8)
+
+
+def _label_places(points: dict[str, tuple[float, float, float]]):
+    """(name, point, label position) per point: labels right of their points, those of points at nearly the
+    same cost stacked at least a twentieth of the accuracy range apart, so that none overlaps another."""
+    costs = [p[0] for p in points.values()]
+    means = [p[1] for p in points.values()]
+    dx = (max(costs) - min(costs)) or 1.0
+    dy = (max(means) - min(means)) or 1.0
+    placed: list[tuple[str, tuple[float, float], tuple[float, float]]] = []
+    columns: list[list[float]] = []  # label heights of each group of close costs
+    anchors: list[float] = []
+    for name, (cost, mean, _) in sorted(points.items(), key=lambda item: (item[1][0], -item[1][1])):
+        group = next((i for i, a in enumerate(anchors) if abs(cost - a) < 0.05 * dx), None)
+        if group is None:
+            anchors.append(cost)
+            columns.append([])
+            group = len(anchors) - 1
+        y = mean
+        for taken in sorted(columns[group], reverse=True):
+            if abs(y - taken) < dy / 20:
+                y = taken - dy / 20
+        columns[group].append(y)
+        placed.append((name, (cost, mean), (anchors[group] + 0.04 * dx, y)))
+    return placed
 
 
 def accuracy_front(points: dict[str, tuple[float, float, float]], path: Path, xlabel: str, title: str = "") -> Path:
     """Accuracy against cost: ``points`` {name: (cost, mean accuracy, std)}, error bars of one std, and the
     front of configurations that no other one beats at lower or equal cost drawn as a line."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, (cost, mean, std) in points.items():
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for cost, mean, std in points.values():
         ax.errorbar(cost, mean, yerr=std, fmt="o", capsize=3)
-        ax.annotate(name, (cost, mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    for name, (cost, mean), (x, y) in _label_places(points):  # apart from each other, a line to each point
+        ax.annotate(name, (cost, mean), xytext=(x, y), fontsize=8, va="center",
+                    arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
     front, best = [], -1.0
     for cost, mean, _ in sorted(points.values(), key=lambda point: (point[0], -point[1])):
         if mean > best:

@@ -45,13 +45,12 @@ class CTRGraphConv(nn.Module):
         n, _, t, v = x.shape
         s, c, r = self.subsets, self.out_channels, self.rel_channels
         query, key = self.relation(x.mean(2)).split(s * r, dim=1)  # (N, S*R, V) each
-        relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2))  # (N, S*R, V, V)
-        relation = relation.view(n, s, r, v * v)
         # the values and the residual projection as two convs over row blocks of one weight: each output is
         # contiguous, so the matmuls below need no copy of it
         weight, bias = self.value.weight, self.value.bias
         value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
         if torch.is_grad_enabled():
+            relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2)).view(n, s, r, v * v)  # [u, v]
             # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the
             # refinement is batched per (n, s, c), so no per-sample topology tensor needs a gradient. Transposes
             # are strides, not copies.
@@ -65,13 +64,15 @@ class CTRGraphConv(nn.Module):
             # without gradients one matmul per (n, s, c) with the whole topology A + alpha (R + b) is faster.
             # The topology itself is one matmul too: A_s and a constant 1 ride as two more relation channels
             # (weights 1 and alpha b), so no pass over the (N, S, C, V, V) maps adds them, and alpha scales the
-            # small weights rather than the maps
-            relation = torch.cat([relation, self.topology.view(1, s, 1, v * v).expand(n, s, 1, v * v),
-                                  relation.new_ones(n, s, 1, v * v)], dim=2)
+            # small weights rather than the maps. It is built transposed ([v, u]: the query broadcast along
+            # rows), so the aggregation reads it contiguously
+            relation = torch.tanh(query.unsqueeze(-2) - key.unsqueeze(-1)).view(n, s, r, v * v)  # [v, u]
+            topology = self.topology.transpose(-1, -2).reshape(1, s, 1, v * v).expand(n, s, 1, v * v)
+            relation = torch.cat([relation, topology, relation.new_ones(n, s, 1, v * v)], dim=2)
             mixing = torch.cat([self.alpha * self.refine_weight, self.refine_weight.new_ones(s, c, 1),
                                 self.alpha * self.refine_bias], dim=2)
-            topology = torch.matmul(mixing, relation).view(n, s, c, v, v)
-            y = torch.matmul(value, topology.transpose(-1, -2)).sum(1)
+            transposed_topology = torch.matmul(mixing, relation).view(n, s, c, v, v)
+            y = torch.matmul(value, transposed_topology).sum(1)
         y = self.norm(y)
         residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
         return self.relu(y + residual)
