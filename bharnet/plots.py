@@ -95,7 +95,8 @@ def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]],
         ax.legend(fontsize=8)
 
 
-def _label_places(points: dict[str, tuple[float, float, float]]):
+def _label_places(points: dict[str, tuple[float, float, float]]
+                  ) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
     """(name, point, label position) per point: labels right of their points, those of points at nearly the
     same cost stacked at least a twentieth of the accuracy range apart, so that none overlaps another."""
     costs = [p[0] for p in points.values()]
@@ -116,7 +117,7 @@ def _label_places(points: dict[str, tuple[float, float, float]]):
             if abs(y - taken) < dy / 20:
                 y = taken - dy / 20
         columns[group].append(y)
-        placed.append((name, (cost, mean), (anchors[group] + 0.04 * dx, y)))
+        placed.append((name, (cost, mean), (anchors[group] + 0.06 * dx, y)))  # right of the group's points
     return placed
 
 
