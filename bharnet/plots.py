@@ -76,10 +76,10 @@ def per_class_bars(per_class: dict[str, np.ndarray], classes: Sequence[str], pat
     return save(fig, path)
 
 
-def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str,
-                legend: bool = True) -> None:
-    """Accuracy vs level, a line per model, on ``ax``. A dual-stream model's experts ("M: body expert",
-    "M: hand expert") take its colour, thinner, dashed and dotted, so a dozen curves stay tellable apart."""
+def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]], xlabel: str) -> None:
+    """Accuracy vs level, a line per model, on ``ax`` (no legend: the caller places one for all its panels).
+    A dual-stream model's experts ("M: body expert", "M: hand expert") take its colour, thinner, dashed and
+    dotted, so a dozen curves stay tellable apart."""
     models = list(dict.fromkeys(name.split(": ")[0] for name in curves))
     palette = plt.get_cmap("tab10" if len(models) <= 10 else "tab20").colors
     for name, values in curves.items():
@@ -91,8 +91,6 @@ def draw_curves(ax, levels: Sequence[float], curves: dict[str, Sequence[float]],
     ax.set_ylabel("top-1 accuracy")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    if legend:
-        ax.legend(fontsize=8)
 
 
 def _label_places(points: dict[str, tuple[float, float, float]]
@@ -104,20 +102,19 @@ def _label_places(points: dict[str, tuple[float, float, float]]
     dx = (max(costs) - min(costs)) or 1.0
     dy = (max(means) - min(means)) or 1.0
     placed: list[tuple[str, tuple[float, float], tuple[float, float]]] = []
-    columns: list[list[float]] = []  # label heights of each group of close costs
-    anchors: list[float] = []
+    groups: list[tuple[float, list[float]]] = []  # per group of close costs: its lowest cost, its label heights
     for name, (cost, mean, _) in sorted(points.items(), key=lambda item: (item[1][0], -item[1][1])):
-        group = next((i for i, a in enumerate(anchors) if abs(cost - a) < 0.05 * dx), None)
+        group = next((g for g in groups if abs(cost - g[0]) < 0.05 * dx), None)
         if group is None:
-            anchors.append(cost)
-            columns.append([])
-            group = len(anchors) - 1
+            group = (cost, [])
+            groups.append(group)
+        anchor, heights = group
         y = mean
-        for taken in sorted(columns[group], reverse=True):
+        for taken in sorted(heights, reverse=True):
             if abs(y - taken) < dy / 20:
                 y = taken - dy / 20
-        columns[group].append(y)
-        placed.append((name, (cost, mean), (anchors[group] + 0.06 * dx, y)))  # right of the group's points
+        heights.append(y)
+        placed.append((name, (cost, mean), (anchor + 0.06 * dx, y)))  # right of the group's points
     return placed
 
 

@@ -67,7 +67,7 @@ def write_robustness(out: Path, levels: dict[str, Sequence[float]], models: dict
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         plots.draw_curves(ax, levels[kind], {name: results[kind] for name, results in models.items()},
-                          XLABELS[kind], legend=False)
+                          XLABELS[kind])
     # one legend for every panel, beside them: inside a panel it hides the curves
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(title)
