@@ -20,6 +20,7 @@ from pathlib import Path
 from bharnet import plots
 from bharnet.cli.common import config_input_spec, format_table
 from bharnet.config import load_config
+from bharnet.errors import exit_on_error
 from bharnet.models import build_model
 from bharnet.models.profile import profile_model
 
@@ -78,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main, Path(__file__).name)

@@ -22,6 +22,7 @@ import numpy as np
 
 from bharnet import plots
 from bharnet.engine.evaluation import load_scores
+from bharnet.errors import exit_on_error
 
 RUNS = Path("runs")
 ORDER = ["body", "hand", "unified", "B", "P", "E", "E_pam", "bharnet"]
@@ -182,4 +183,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main, Path(__file__).name)

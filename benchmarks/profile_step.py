@@ -8,11 +8,13 @@ CPU time.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from bharnet import runtime
 from bharnet.cli.common import configured_models
+from bharnet.errors import exit_on_error
 from bharnet.models.bench import Bench
 
 
@@ -51,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main, Path(__file__).name)

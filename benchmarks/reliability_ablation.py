@@ -25,6 +25,7 @@ from bharnet.config import load_config
 from bharnet.engine.checkpoint import load_checkpoint
 from bharnet.engine.experiment import Experiment
 from bharnet.engine.robustness import corrupted_accuracy
+from bharnet.errors import exit_on_error
 
 LEVELS = {"hands_missing": [0.0, 0.5, 0.75, 1.0], "hand_noise": [0.01, 0.02, 0.05]}
 MODES = {"reliability": ("learned", "presence", "none"), "fusion": ("noisy_or", "sum", "mixture")}
@@ -63,4 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main, Path(__file__).name)

@@ -23,6 +23,7 @@ from bharnet.engine.checkpoint import load_checkpoint
 from bharnet.engine.crossval import fold_result, write_summary
 from bharnet.engine.evaluation import save_scores, write_report
 from bharnet.engine.experiment import Experiment, predict_splits, run_result
+from bharnet.errors import exit_on_error
 
 
 def main() -> None:
@@ -57,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main, Path(__file__).name)

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from bharnet.data.store import DatasetFile
+from bharnet.errors import exit_on_error
 from bharnet.skeleton import body_hand_split
 
 WRIST, MIDDLE_KNUCKLE = 0, 9
@@ -268,4 +270,4 @@ if __name__ == "__main__":
     parser.add_argument("path", nargs="?", default="data/signs_crowd12.bhd")
     parser.add_argument("--plot", metavar="PATH", help="save a per-sign profile heatmap here")
     args = parser.parse_args()
-    main(args.path, args.plot)
+    exit_on_error(lambda: main(args.path, args.plot), Path(__file__).name)

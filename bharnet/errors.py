@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import tokenize
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 # What numpy's .npy/.npz loading raises on a damaged file: besides I/O errors, its header parser lets
@@ -39,3 +41,12 @@ class DataFormatError(BharnetError):
 
 class TrainingError(BharnetError):
     """Training cannot go on (the loss diverged, ...)."""
+
+
+def exit_on_error(main: Callable[[], object], program: str) -> None:
+    """Runs a script's ``main``; an expected failure is one line on stderr and exit status 2, as in the CLI."""
+    try:
+        main()
+    except BharnetError as err:
+        print(f"{program}: error: {err}", file=sys.stderr)
+        sys.exit(2)

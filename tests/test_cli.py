@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,13 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path):
     finally:
         os.close(write)
     assert done.returncode == 141 and done.stderr == "", done.stderr
+
+
+def test_benchmark_scripts_report_bad_input_in_one_line(tmp_path):
+    """A benchmark script given a missing file says so on one line and exits 2, as the CLI does."""
+    script = Path(__file__).parent.parent / "benchmarks" / "signs_label_audit.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "absent.bhd")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("signs_label_audit.py: error: ") and "absent.bhd" in done.stderr
+    assert "Traceback" not in done.stderr
