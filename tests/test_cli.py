@@ -116,3 +116,28 @@ def test_benchmark_scripts_report_bad_input_in_one_line(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("signs_label_audit.py: error: ") and "absent.bhd" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_seed_summary_averages_each_model_over_its_seeds(tmp_path, capsys):
+    """Seeds' robustness folders and cv folders are matched by model name (`_s<seed>` dropped)."""
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).parent.parent / "benchmarks" / "seed_summary.py"), run_name="summary")
+    levels = {"noise": [0, 0.02], "hands_missing": [1]}
+    seeds = [("", 0.60, 0.90), ("_s2", 0.70, 0.80)]
+    for suffix, body, fused in seeds:
+        folder = tmp_path / f"robustness{suffix}"
+        folder.mkdir()
+        top1 = {f"body{suffix}": {"noise": [body, body], "hands_missing": [body]},
+                f"bharnet{suffix}": {"noise": [fused, fused], "hands_missing": [0.5]},
+                f"bharnet{suffix}: body expert": {"noise": [fused, fused], "hands_missing": [0.5]}}
+        (folder / "robustness.json").write_text(json.dumps({"levels": levels, "top1": top1}))
+        cv = tmp_path / f"bharnet{suffix}"
+        cv.mkdir()
+        (cv / "cv.json").write_text(json.dumps({"mean": fused, "hands_missing": {"top1": body, "samples": 40}}))
+    found_levels, models = script["by_model"]([tmp_path / "robustness", tmp_path / "robustness_s2"])
+    assert found_levels == levels and set(models) == {"body", "bharnet", "bharnet: body expert"}
+    assert models["body"]["noise"] == [[0.60, 0.60], [0.70, 0.70]]
+    assert script["cv_figures"]([tmp_path / "bharnet", tmp_path / "bharnet_s2"]) == {
+        "bharnet": {"top1": [0.90, 0.80], "hands_missing": [0.60, 0.70]}}
+    assert script["mean_spread"]([0.90, 0.80]) == "0.850 +- 0.071"
