@@ -9,7 +9,7 @@ With ``--cv``, also the cross-validation folders' own figures per model (named a
 whose hands are missing in most frames, mean and spread over the seeds.
 
 Usage: .venv/bin/python benchmarks/seed_summary.py ROBUSTNESS_DIR [ROBUSTNESS_DIR ...] [--cv CV_DIR ...]
-                                                   [--json OUT]
+                                                   [--json OUT] [--plot DIR]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bharnet.atomic import atomic_write_text
 from bharnet.cli.common import format_table
+from bharnet.engine.robustness import write_robustness
 from bharnet.errors import ConfigError, exit_on_error
 
 
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("dirs", nargs="+", type=Path)
     parser.add_argument("--cv", nargs="*", type=Path, default=[], help="cross-validation folders (cv.json)")
     parser.add_argument("--json", type=Path, help="write the per-seed figures and their mean here")
+    parser.add_argument("--plot", type=Path, help="a folder for robustness.png/.json/.csv of the seeds' mean")
     args = parser.parse_args()
     cross_validation = cv_figures(args.cv)
     levels, models = by_model(args.dirs)
@@ -72,6 +74,10 @@ def main() -> None:
                                    "mean": [statistics.mean(c) for c in zip(*per_seed, strict=True)]}
         rows.append([name, str(seeds), *cells])
     print(format_table(header, rows))
+    if args.plot:
+        means = {name: {kind: figures["mean"] for kind, figures in kinds.items()} for name, kinds in summary.items()}
+        seeds = max(len(next(iter(kinds.values()))) for kinds in models.values())
+        write_robustness(args.plot, levels, means, f"signs-crowd, 4 signer folds: mean over {seeds} training seeds")
     if cross_validation:
         print()
         print(format_table(["model", "seeds", "top-1 per seed", "top-1", "hands missing in most frames"],

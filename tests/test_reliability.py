@@ -268,3 +268,27 @@ def test_experts_can_train_through_another_fusion_than_the_one_that_predicts():
     assert torch.allclose(loss(out, labels), expected)
     with torch.no_grad():
         assert "fused_objective" not in model.eval()(*inputs)  # predictions: the mixture alone
+
+
+def test_a_pure_hand_expert_learns_from_its_own_term_only():
+    """``pure_hand_expert``: the fused objective reaches the body and not the hand stream; the prediction is
+    unchanged."""
+    spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
+    inputs = spec.example(4, 12, torch.Generator().manual_seed(5))
+    labels = torch.tensor([0, 1, 2, 3])
+    outputs = {}
+    for pure in (False, True):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(variant="P", fusion="mixture", training_fusion="noisy_or",
+                                        pure_hand_expert=pure, **TINY), spec).train()
+        torch.manual_seed(1)
+        out = model(*inputs)
+        fused_only = BodyHandLoss(LossConfig(body_weight=0, hand_weight=0), model.auxiliary_heads)
+        fused_only(out, labels).backward()
+        hand_grads = [p.grad for n, p in model.named_parameters() if n.startswith(("hand.", "hand_head."))]
+        body_grads = [p.grad for n, p in model.named_parameters() if n.startswith(("body.", "body_head."))]
+        reached = any(g is not None and g.abs().sum() > 0 for g in hand_grads)
+        assert reached != pure
+        assert any(g is not None and g.abs().sum() > 0 for g in body_grads)
+        outputs[pure] = out["fused"].detach()
+    assert torch.equal(outputs[False], outputs[True])

@@ -101,6 +101,7 @@ class BHaRNet(nn.Module):
         self.hand_stream_dropout = config.hand_stream_dropout
         self.fusion = config.fusion
         self.training_fusion = config.objective_fusion
+        self.pure_hand_expert = config.pure_hand_expert
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, body_mask: torch.Tensor | None = None,
                 hand_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -130,8 +131,11 @@ class BHaRNet(nn.Module):
             body_logits = body_logits + logits["body_expert"]
             hand_logits = hand_logits + logits["hand_expert"]
         logits["fused"] = fuse(body_logits, hand_logits, self.fusion, reliability)
-        if self.training and self.training_fusion != self.fusion:  # what the loss trains on
-            logits["fused_objective"] = fuse(body_logits, hand_logits, self.training_fusion, reliability)
+        if self.training and (self.training_fusion != self.fusion or self.pure_hand_expert):  # what the loss trains on
+            # a pure hand expert learns from its own term only, as a hand-only model does: the fused term
+            # reads its logits without a gradient into them
+            objective_hands = hand_logits.detach() if self.pure_hand_expert else hand_logits
+            logits["fused_objective"] = fuse(body_logits, objective_hands, self.training_fusion, reliability)
         logits["reliability"] = reliability
         logits["hand_presence"] = hand_fraction(hand_mask)
         return logits

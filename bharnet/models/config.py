@@ -34,6 +34,9 @@ class ModelConfig:
     training_fusion: str | None = None
     reliability: str = "learned"
     hand_stream_dropout: float = 0.0
+    # the fused term of the loss puts no gradient into the hand expert: it learns from its own cross-entropy
+    # only, as a hand-only model does, while the body learns what the hands leave open
+    pure_hand_expert: bool = False
     # backbone, per stream
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS
