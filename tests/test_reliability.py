@@ -292,3 +292,5 @@ def test_a_pure_hand_expert_learns_from_its_own_term_only():
         assert any(g is not None and g.abs().sum() > 0 for g in body_grads)
         outputs[pure] = out["fused"].detach()
     assert torch.equal(outputs[False], outputs[True])
+    with pytest.raises(ConfigError, match="pure_hand_expert needs two streams"):
+        ModelConfig(variant="hand", pure_hand_expert=True)

@@ -66,6 +66,8 @@ class ModelConfig:
         if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"
                                               or self.objective_fusion != "sum"):
             raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
+        if self.pure_hand_expert and self.variant in SINGLE_STREAM:
+            raise ConfigError(f"model.pure_hand_expert needs two streams; model.variant = {self.variant} has one")
         blocks = self.backbone().num_blocks
         if self.variant in ("P", "E"):
             trunk = self.trunk_blocks if self.variant == "E" else 0
