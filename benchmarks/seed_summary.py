@@ -62,21 +62,15 @@ def main() -> None:
     header = ["model", "seeds", *(f"{kind} {level:g}" for kind, values in levels.items() for level in values)]
     rows, summary = [], {}
     for name, kinds in models.items():
-        cells, summary[name] = [], {}
-        seeds = len(next(iter(kinds.values())))
-        for kind, values in levels.items():
-            per_seed = kinds[kind]
-            for index in range(len(values)):
-                column = [seed[index] for seed in per_seed]
-                spread = statistics.stdev(column) if len(column) > 1 else 0.0
-                cells.append(f"{statistics.mean(column):.3f} +- {spread:.3f}")
-            summary[name][kind] = {"per_seed": per_seed,
-                                   "mean": [statistics.mean(c) for c in zip(*per_seed, strict=True)]}
-        rows.append([name, str(seeds), *cells])
+        columns = {kind: list(zip(*kinds[kind], strict=True)) for kind in levels}  # per level: one top-1 per seed
+        summary[name] = {kind: {"per_seed": kinds[kind], "mean": [statistics.mean(c) for c in columns[kind]]}
+                         for kind in levels}
+        rows.append([name, str(len(kinds[next(iter(levels))])),
+                     *(mean_spread(list(column)) for kind in levels for column in columns[kind])])
     print(format_table(header, rows))
     if args.plot:
         means = {name: {kind: figures["mean"] for kind, figures in kinds.items()} for name, kinds in summary.items()}
-        seeds = max(len(next(iter(kinds.values()))) for kinds in models.values())
+        seeds = max(int(row[1]) for row in rows)
         write_robustness(args.plot, levels, means, f"signs-crowd, 4 signer folds: mean over {seeds} training seeds")
     if cross_validation:
         print()

@@ -118,7 +118,7 @@ def test_benchmark_scripts_report_bad_input_in_one_line(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_seed_summary_averages_each_model_over_its_seeds(tmp_path, capsys):
+def test_seed_summary_averages_each_model_over_its_seeds(tmp_path):
     """Seeds' robustness folders and cv folders are matched by model name (`_s<seed>` dropped)."""
     import runpy
 
