@@ -1,7 +1,9 @@
 """Markdown tables of cross-validated results (benchmarks/cv.sh) and N-UCLA, for docs/results.md.
 
-Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [--pictures DIR]
+Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [--pictures DIR] [--runs DIR]
   DATASET: signs or signs_plus (reads runs/<DATASET>-cv/<config>/), or nucla.
+  --runs: read the cross-validation folders from DIR instead, e.g. the copies under docs/results/ that keep
+    each fold's held-out scores (cv.json, fold*/result.json, fold*/scores.safetensors) for later paired tests.
   --against: the config every other one is compared with, clip by clip (default hand).
   --pictures: write the pooled confusion matrix of every config there (confusion_<config>.png).
 
@@ -158,11 +160,12 @@ def main() -> None:
     parser.add_argument("dataset")
     parser.add_argument("--against", default="hand")
     parser.add_argument("--pictures", type=Path)
+    parser.add_argument("--runs", type=Path, help="the folder of cross-validation folders")
     args = parser.parse_args()
     if args.dataset == "nucla":
         nucla_table()
         return
-    folder = RUNS / f"{args.dataset}-cv"
+    folder = args.runs or RUNS / f"{args.dataset}-cv"
     names = [n for n in ORDER if (folder / n / "cv.json").is_file()]
     names += sorted(p.parent.name for p in folder.glob("*/cv.json") if p.parent.name not in names)
     classes = json.loads((folder / names[0] / "cv.json").read_text())["classes"]

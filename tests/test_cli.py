@@ -141,3 +141,24 @@ def test_seed_summary_averages_each_model_over_its_seeds(tmp_path):
     assert script["cv_figures"]([tmp_path / "bharnet", tmp_path / "bharnet_s2"]) == {
         "bharnet": {"top1": [0.90, 0.80], "hands_missing": [0.60, 0.70]}}
     assert script["mean_spread"]([0.90, 0.80]) == "0.850 +- 0.071"
+
+
+def test_keep_scores_copies_what_paired_tests_read_and_no_checkpoint(tmp_path):
+    """benchmarks/keep_scores.sh keeps cv.json and each fold's result and scores; an unfinished run is refused."""
+    script = Path(__file__).parent.parent / "benchmarks" / "keep_scores.sh"
+    run = tmp_path / "runs" / "hand_s2"
+    for fold in ("fold0", "fold1"):
+        (run / fold / "checkpoints").mkdir(parents=True)
+        (run / fold / "checkpoints" / "last.safetensors").write_bytes(b"weights")
+        (run / fold / "result.json").write_text("{}")
+        (run / fold / "scores.safetensors").write_bytes(b"scores")
+    (run / "cv.json").write_text("{}")
+    kept = tmp_path / "kept"
+    done = subprocess.run(["bash", str(script), str(kept), str(run)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    files = sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file())
+    assert files == ["hand_s2/cv.json", "hand_s2/fold0/result.json", "hand_s2/fold0/scores.safetensors",
+                     "hand_s2/fold1/result.json", "hand_s2/fold1/scores.safetensors"]
+    (run / "cv.json").unlink()
+    done = subprocess.run(["bash", str(script), str(kept), str(run)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "cv.json not found" in done.stderr

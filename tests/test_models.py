@@ -84,6 +84,9 @@ def test_model_config_errors_name_the_key():
         ModelConfig.from_dict({"variant": "E", "widht_multiplier": 2})
     with pytest.raises(ConfigError, match="hand_arrangement: graph42"):
         check_pipeline(ModelConfig(variant="unified"), PipelineConfig())
+    with pytest.raises(ConfigError, match="hand_normalize: body"):  # upright hands are in their own frame too
+        check_pipeline(ModelConfig(variant="unified"),
+                       PipelineConfig(hand_arrangement="graph42", mirror_left=False, hand_normalize="upright"))
 
 
 def test_pam_is_a_linear_map_of_gap_when_attention_is_zeroed():

@@ -119,6 +119,24 @@ def test_hand_normalization_wrist_origin_palm_unit(rng):
     assert not out[1, 2].any()
 
 
+def test_upright_hands_lose_the_roll_and_keep_the_shape(rng):
+    """Turning a hand in the image plane changes nothing upright; the palm points along +y, sizes stay."""
+    hands = rng.normal(size=(2, 3, 21, 3)) * 0.1 + 5
+    scores = np.ones(hands.shape[:3])
+    scores[1, 2] = 0
+    upright = tf.HandNormalize(upright=True)
+    out = upright(hands, scores)
+    palm = out[0, :, 9]
+    np.testing.assert_allclose(palm[:, 0], 0, atol=1e-5)
+    assert (palm[:, 1] > 0).all()
+    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), np.linalg.norm(tf.HandNormalize()(hands, scores), axis=-1),
+                               rtol=1e-5, atol=1e-6)
+    angle = 1.1
+    turn = np.eye(3)
+    turn[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    np.testing.assert_allclose(upright(hands @ turn.T, scores), out, atol=1e-5)
+    assert not out[1, 2].any()
+
 def test_mirror_and_mask():
     x = np.arange(12, dtype=np.float32).reshape(1, 1, 4, 3)
     mirrored = tf.mirror_x(x)

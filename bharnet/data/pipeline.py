@@ -26,7 +26,9 @@ class PipelineConfig:
     num_frames: int = 64
     sampling: str = "uniform"  # uniform | crop_resize
     normalize: str = "canonical"  # canonical | shoulders (webcam views: shoulder frame and width) | none
-    hand_normalize: str = "wrist"  # wrist | body (the body's canonical frame, for whole-body graphs) | none
+    # wrist | upright (wrist, and the palm turned to point up: handshape without the arm's roll) | body (the
+    # body's canonical frame, for whole-body graphs) | none
+    hand_normalize: str = "wrist"
     hand_arrangement: str = "instances"  # instances: each hand an instance (Mh = 2M) | graph42 (Mh = M)
     mirror_left: bool = True
     handedness: str = "as_recorded"  # as_recorded | dominant_right: mirror each clip so its busier hand is the right
@@ -45,7 +47,7 @@ class PipelineConfig:
         choices = {
             "sampling": ("uniform", "crop_resize"),
             "normalize": ("canonical", "shoulders", "none"),
-            "hand_normalize": ("wrist", "body", "none"),
+            "hand_normalize": ("wrist", "upright", "body", "none"),
             "hand_arrangement": HAND_ARRANGEMENTS,
             "modality": tf.MODALITIES,
             "channels": ("xyz", "xy_score"),
@@ -96,7 +98,8 @@ class BodyHandPipeline:
         self.hand_layout: Layout = get_layout("hand21" if config.hand_arrangement == "instances" else "hand42")
         frames = {"canonical": tf.CanonicalNormalize, "shoulders": tf.ShoulderNormalize}
         self.body_normalize = frames[config.normalize](self.body_layout) if config.normalize in frames else None
-        self.hand_normalize = tf.HandNormalize() if config.hand_normalize == "wrist" else None
+        own_frame = config.hand_normalize in ("wrist", "upright")
+        self.hand_normalize = tf.HandNormalize(upright=config.hand_normalize == "upright") if own_frame else None
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
         self.body_joints = np.array(split.body)
         self.hand_joints = np.array(split.left_hand + split.right_hand)  # left 21, then right 21

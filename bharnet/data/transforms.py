@@ -163,15 +163,26 @@ class ShoulderNormalize(BodyFrame):
 
 @dataclass(frozen=True)
 class HandNormalize:
-    """Per frame: wrist at the origin, coordinates divided by the palm length (wrist to middle MCP)."""
+    """Per frame: wrist at the origin, coordinates divided by the palm length (wrist to middle MCP).
+
+    ``upright``: also turned in the image plane (x, y) so that the palm points along +y: what is left is the
+    handshape, not the roll that the arm's position gives the hand (where the hand is, the body tells)."""
 
     wrist: int = 0
     middle_mcp: int = 9
+    upright: bool = False
 
     def __call__(self, hands: np.ndarray, scores: np.ndarray) -> np.ndarray:
         centred = hands - hands[..., self.wrist : self.wrist + 1, :]
-        palm = np.linalg.norm(centred[..., self.middle_mcp, :], axis=-1)[..., None, None]
+        palm_vector = centred[..., self.middle_mcp : self.middle_mcp + 1, :]
+        palm = np.linalg.norm(palm_vector, axis=-1)[..., None]
         out = centred / np.maximum(palm, EPS)
+        if self.upright:
+            direction = palm_vector[..., :2] / np.maximum(np.linalg.norm(palm_vector[..., :2], axis=-1,
+                                                                         keepdims=True), EPS)
+            ux, uy = direction[..., :1], direction[..., 1:]
+            x, y = out[..., :1], out[..., 1:2]
+            out = np.concatenate([uy * x - ux * y, ux * x + uy * y, out[..., 2:]], axis=-1)
         return np.where(scores[..., None] > 0, out, 0).astype(np.float32)
 
 
