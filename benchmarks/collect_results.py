@@ -76,7 +76,8 @@ def cv_table(folder: Path, names: list[str]) -> None:
     for name in names:
         cv = json.loads((folder / name / "cv.json").read_text())
         folds = " / ".join(f"{f['test_top1']:.3f}" for f in cv["folds"])
-        model = json.loads((folder / name / "fold0" / "result.json").read_text())["model"]
+        first_fold = sorted((folder / name).glob("fold*/result.json"))[0]  # a --only run may lack fold0
+        model = json.loads(first_fold.read_text())["model"]
         missing = cv.get("hands_missing")
         hands = f"{missing['top1']:.3f} ({missing['samples']})" if missing else "-"
         print(f"| {name} | {model} | {folds} | **{cv['mean']:.3f} +- {cv['std']:.3f}** | "
