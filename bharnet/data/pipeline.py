@@ -64,6 +64,11 @@ class PipelineConfig:
         if self.hand_jitter < 0:
             raise ConfigError(f"data.hand_jitter = {self.hand_jitter}; it must not be negative")
 
+    @property
+    def hands_in_own_frame(self) -> bool:
+        """Whether each hand is moved to its own wrist-and-palm frame (wrist or upright), away from the body's."""
+        return self.hand_normalize in ("wrist", "upright")
+
     @classmethod
     def from_dict(cls, values: dict) -> PipelineConfig:
         return fields.build(cls, values, "data")
@@ -98,8 +103,8 @@ class BodyHandPipeline:
         self.hand_layout: Layout = get_layout("hand21" if config.hand_arrangement == "instances" else "hand42")
         frames = {"canonical": tf.CanonicalNormalize, "shoulders": tf.ShoulderNormalize}
         self.body_normalize = frames[config.normalize](self.body_layout) if config.normalize in frames else None
-        own_frame = config.hand_normalize in ("wrist", "upright")
-        self.hand_normalize = tf.HandNormalize(upright=config.hand_normalize == "upright") if own_frame else None
+        upright = config.hand_normalize == "upright"
+        self.hand_normalize = tf.HandNormalize(upright=upright) if config.hands_in_own_frame else None
         self.affine = tf.RandomAffine(config.rotate_degrees, config.scale, config.shear)
         self.body_joints = np.array(split.body)
         self.hand_joints = np.array(split.left_hand + split.right_hand)  # left 21, then right 21

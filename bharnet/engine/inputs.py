@@ -39,8 +39,7 @@ def ntu_sized_spec(num_classes: int = 60) -> InputSpec:
 
 def check_pipeline(model: ModelConfig, pipeline: PipelineConfig) -> None:
     """Model/preprocessing combinations that would run but mean nothing fail here, before training."""
-    wrong_hands = (pipeline.hand_arrangement != "graph42" or pipeline.mirror_left
-                   or pipeline.hand_normalize in ("wrist", "upright"))
+    wrong_hands = pipeline.hand_arrangement != "graph42" or pipeline.mirror_left or pipeline.hands_in_own_frame
     if model.variant == "unified" and wrong_hands:
         raise ConfigError(
             "model.variant = unified needs the hands in the body's frame: set data.hand_arrangement: graph42, "
