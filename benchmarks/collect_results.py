@@ -6,6 +6,8 @@ Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [
     each fold's held-out scores (cv.json, fold*/result.json, fold*/scores.safetensors) for later paired tests.
   --against: the config every other one is compared with, clip by clip (default hand).
   --pictures: write the pooled confusion matrix of every config there (confusion_<config>.png).
+  --data: the dataset file (.bhd) the runs were tested on; adds the paired counts per hand-presence bin (the
+    fraction of a clip's frames with a hand seen), which show where a model's lead over --against comes from.
 
 Paired tests pool every held-out clip of every fold (each clip is tested exactly once):
 - top-1: the exact two-sided sign test on the clips that exactly one of the two models gets right;
@@ -23,12 +25,17 @@ from pathlib import Path
 import numpy as np
 
 from bharnet import plots
+from bharnet.data.dataset import hand_presence
+from bharnet.data.store import DatasetFile
 from bharnet.engine.evaluation import load_scores
 from bharnet.errors import exit_on_error
 
 RUNS = Path("runs")
 ORDER = ["body", "hand", "unified", "B", "P", "E", "E_pam", "bharnet"]
 SHARED_HANDSHAPES = [("please", "sorry"), ("yes", "sorry"), ("hello", "thanks")]
+# hand-presence bins: [low, high) of the fraction of frames with a hand seen; 1.0 has its own bin
+PRESENCE_BINS = [("no hand seen", 0.0, 1e-9), ("under half", 1e-9, 0.5), ("half to 90%", 0.5, 0.9),
+                 ("90% to all", 0.9, 1.0), ("every frame", 1.0, 2.0)]
 
 
 def pooled_predictions(run: Path, head: str = "fused") -> dict[str, tuple[int, int]]:
@@ -104,6 +111,37 @@ def paired_table(folder: Path, names: list[str], against: str, classes: list[str
               f"{mean_class_permutation(labels, a, b, k):.3g} |")
 
 
+def right_only(predictions: dict, reference: dict, clips: list[str]) -> tuple[int, int, int]:
+    """(clips right in ``predictions``, right only there, right only in ``reference``) over ``clips``."""
+    a = np.array([predictions[c][1] == predictions[c][0] for c in clips], bool)
+    b = np.array([reference[c][1] == reference[c][0] for c in clips], bool)
+    return int(a.sum()), int((a & ~b).sum()), int((b & ~a).sum())
+
+
+def presence_table(folder: Path, names: list[str], against: str, data: Path) -> None:
+    """Per hand-presence bin: each config's clips right, and right only there / only in ``against``."""
+    file = DatasetFile(data)
+    index = {name: i for i, name in enumerate(file.names)}
+    reference = pooled_predictions(folder / against)
+    clips = sorted(reference)
+    unknown = [c for c in clips if c not in index]
+    if unknown:
+        raise SystemExit(f"{data}: holds no clip {unknown[0]!r} of {folder / against}; pass the file it was tested on")
+    presence = dict(zip(clips, hand_presence(file, [index[c] for c in clips]), strict=True))
+    bins = [(label, [c for c in clips if low <= presence[c] < high]) for label, low, high in PRESENCE_BINS]
+    print("| config | " + " | ".join(f"{label} (n={len(members)})" for label, members in bins) + " |")
+    print("|---|" + "---|" * len(bins))
+    print("| cell | " + " | ".join(f"right; only here : only in {against}" for _ in bins) + " |")
+    for name in names:
+        predictions = pooled_predictions(folder / name)
+        cells = []
+        for _, members in bins:
+            members = [c for c in members if c in predictions]
+            right, only_here, only_there = right_only(predictions, reference, members)
+            cells.append(f"{right}" if name == against else f"{right}; {only_here} : {only_there}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def confusion_of(folder: Path, name: str, classes: int, head: str = "fused") -> np.ndarray:
     confusion = np.zeros((classes, classes), np.int64)
     for label, predicted in pooled_predictions(folder / name, head).values():
@@ -162,6 +200,7 @@ def main() -> None:
     parser.add_argument("--against", default="hand")
     parser.add_argument("--pictures", type=Path)
     parser.add_argument("--runs", type=Path, help="the folder of cross-validation folders")
+    parser.add_argument("--data", type=Path, help="the dataset file, for the table per hand-presence bin")
     args = parser.parse_args()
     if args.dataset == "nucla":
         nucla_table()
@@ -175,6 +214,9 @@ def main() -> None:
     if args.against in names:
         paired_table(folder, names, args.against, classes)
         print()
+        if args.data:
+            presence_table(folder, names, args.against, args.data)
+            print()
     shared_handshape_table(folder, names, classes)
     print()
     person_table(folder, names)

@@ -162,3 +162,34 @@ def test_keep_scores_copies_what_paired_tests_read_and_no_checkpoint(tmp_path):
     (run / "cv.json").unlink()
     done = subprocess.run(["bash", str(script), str(kept), str(run)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "cv.json not found" in done.stderr
+
+
+def test_collect_results_counts_the_paired_lead_per_hand_presence_bin(tmp_path, capsys):
+    """Each clip lands in the bin of its fraction of frames with a hand seen; the cells count the clips right,
+    and those right only in one of the two models."""
+    import runpy
+
+    from safetensors.numpy import save_file
+
+    script = runpy.run_path(str(Path(__file__).parent.parent / "benchmarks" / "collect_results.py"), run_name="x")
+    seen_frames = [0, 1, 3, 4]  # of 4 frames: no hand seen, under half, half to 90%, every frame
+    samples = []
+    for k, seen in enumerate(seen_frames):
+        keypoints = np.ones((1, 4, 75, 3), np.float32)
+        scores = np.ones((1, 4, 75), np.float32)
+        scores[0, seen:, 33:] = 0  # hands lost after the first `seen` frames
+        samples.append(Sample(keypoints, scores, 0, f"clip{k}"))
+    data = write_dataset(tmp_path / "d.bhd", samples, ["a", "b"], {}, "mediapipe_holistic75")
+    names = [f"clip{k}" for k in range(4)]
+    for model, right in (("hand", [False, True, True, True]), ("bharnet", [True, False, True, True])):
+        fold = tmp_path / model / "fold0"
+        fold.mkdir(parents=True)
+        scores = np.array([[1.0, 0.0] if r else [0.0, 1.0] for r in right], np.float32)
+        save_file({"test/labels": np.zeros(4, np.int64), "test/indices": np.arange(4), "test/heads/fused": scores},
+                  str(fold / "scores.safetensors"), metadata={"bharnet_scores": json.dumps({"names": {"test": names}})})
+    script["presence_table"](tmp_path, ["hand", "bharnet"], "hand", data)
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == ("| config | no hand seen (n=1) | under half (n=1) | half to 90% (n=1) | 90% to all (n=0) "
+                        "| every frame (n=1) |")
+    assert table[3] == "| hand | 0 | 1 | 1 | 0 | 1 |"
+    assert table[4] == "| bharnet | 1; 1 : 0 | 0; 0 : 1 | 1; 0 : 0 | 0; 0 : 0 | 1; 0 : 0 |"
