@@ -48,8 +48,8 @@ class CTRGraphConv(nn.Module):
         # the values and the residual projection as two convs over row blocks of one weight: each output is
         # contiguous, so the matmuls below need no copy of it
         weight, bias = self.value.weight, self.value.bias
+        value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
         if torch.is_grad_enabled():
-            value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
             relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2)).view(n, s, r, v * v)  # [u, v]
             # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the
             # refinement is batched per (n, s, c), so no per-sample topology tensor needs a gradient. Transposes
@@ -63,25 +63,16 @@ class CTRGraphConv(nn.Module):
         else:
             # without gradients one matmul per (n, s, c) with the whole topology A + alpha (R + b) is faster.
             # The topology itself is one matmul too: A_s and a constant 1 ride as two more relation channels
-            # (weights 1 and alpha b), so no pass over the maps adds them, and alpha scales the small weights
-            # rather than the maps. It is built subset first and transposed ([v, u]: the query broadcast along
-            # rows), so each subset's (N*C) maps are one contiguous block the aggregation reads as it is
-            query, key = (part.view(n, s, r, v).transpose(0, 1) for part in (query, key))  # (S, N, R, V)
-            relation = torch.tanh(query.unsqueeze(-2) - key.unsqueeze(-1)).view(s, n, r, v * v)  # [v, u]
-            topology = self.topology.transpose(-1, -2).reshape(s, 1, 1, v * v).expand(s, n, 1, v * v)
-            relation = torch.cat([relation, topology, relation.new_ones(s, n, 1, v * v)], dim=2)
+            # (weights 1 and alpha b), so no pass over the (N, S, C, V, V) maps adds them, and alpha scales the
+            # small weights rather than the maps. It is built transposed ([v, u]: the query broadcast along
+            # rows), so the aggregation reads it contiguously
+            relation = torch.tanh(query.unsqueeze(-2) - key.unsqueeze(-1)).view(n, s, r, v * v)  # [v, u]
+            topology = self.topology.transpose(-1, -2).reshape(1, s, 1, v * v).expand(n, s, 1, v * v)
+            relation = torch.cat([relation, topology, relation.new_ones(n, s, 1, v * v)], dim=2)
             mixing = torch.cat([self.alpha * self.refine_weight, self.refine_weight.new_ones(s, c, 1),
                                 self.alpha * self.refine_bias], dim=2)
-            maps = torch.matmul(mixing.unsqueeze(1), relation).view(s, n * c, v, v)  # (S, N*C, V, V)
-            # the values with their channels ordered (c, s): each subset's (T, V) blocks then sit at one
-            # stride for all (n, c), so the subsets accumulate into y in place, with no (N, S, C, T, V) product
-            # to sum
-            rows = weight[: s * c].unflatten(0, (s, c)).transpose(0, 1).flatten(0, 1)
-            value = F.conv2d(x, rows, bias[: s * c].view(s, c).t().flatten()).view(n, c, s, t, v)
-            y = torch.bmm(value[:, :, 0].reshape(n * c, t, v), maps[0])
-            for subset in range(1, s):
-                torch.baddbmm(y, value[:, :, subset].reshape(n * c, t, v), maps[subset], out=y)
-            y = y.view(n, c, t, v)
+            transposed_topology = torch.matmul(mixing, relation).view(n, s, c, v, v)
+            y = torch.matmul(value, transposed_topology).sum(1)
         y = self.norm(y)
         residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
         return self.relu(y + residual)
