@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from bharnet.models import graph_conv
 from bharnet.models.backbone import BackboneConfig, StreamBackbone
 from bharnet.models.graph_conv import CTRGraphConv
 from bharnet.models.temporal import MultiScaleTemporalConv, TemporalMaxPool
@@ -42,10 +43,18 @@ def test_temporal_conv_branch_widths_and_stride():
     assert y.shape == (2, 30, 5, 5)
 
 
+# (S=3) x (C=8) x (V*V + 2*T*V = 625 + 300) float32s: the working set of one sample below
+SAMPLE_BYTES = 3 * 8 * (625 + 2 * 6 * 25) * 4
+
+
 @pytest.mark.parametrize("in_channels", [4, 8])
-def test_graph_conv_inference_path_equals_the_training_path(in_channels):
-    """Without gradients the shared topology and the refinement run as one matmul over (subset, joint): the
+@pytest.mark.parametrize("chunk_samples", [None, 1, 2])
+def test_graph_conv_inference_path_equals_the_training_path(in_channels, chunk_samples, monkeypatch):
+    """Without gradients the shared topology and the refinement run as one matmul over (subset, joint), and
+    on a CPU over a few samples at a time (None: the whole batch of 3 at once; 2: a short last chunk): the
     same function, so eval with and without autograd agree."""
+    if chunk_samples is not None:
+        monkeypatch.setattr(graph_conv, "CPU_CHUNK_BYTES", chunk_samples * SAMPLE_BYTES)
     torch.manual_seed(0)
     conv = CTRGraphConv(in_channels, 8, adjacency(get_layout("ntu25"))).eval()
     with torch.no_grad():

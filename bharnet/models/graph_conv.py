@@ -7,6 +7,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# On a CPU the gradient-free aggregation runs over a few samples at a time, so that the per-channel topology of
+# those samples is still in cache when the matmul after the one that built it reads it (the whole batch's maps
+# are tens of MB at NTU size). Its working set per chunk, in bytes:
+CPU_CHUNK_BYTES = 8 << 20
+
+
+def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor) -> torch.Tensor:
+    """y[n, c] = sum_s values[n, s, c] @ T[n, s, c], the transposed topology T[n, s, c] = mixing[s] @ relation[n, s]
+    as (V, V): values (N, S*C, T, V), mixing (S, C, K), relation (N, S, K, V*V) -> (N, C, T, V)."""
+    n, _, t, v = values.shape
+    s, c, _ = mixing.shape
+    values = values.view(n, s, c, t, v)
+    chunk = max(1, CPU_CHUNK_BYTES // (s * c * (v * v + 2 * t * v) * values.element_size()))
+    # a traced graph (torch.compile, ONNX export) keeps the one-shot form: the batch is symbolic there
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting() or values.device.type != "cpu" or chunk >= n:
+        return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
+    y = values.new_empty(n, c, t, v)
+    # one topology and one product buffer, reused by every chunk: they stay in cache
+    topology = values.new_empty(chunk, s, c, v * v)
+    products = values.new_empty(chunk, s, c, t, v)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        size = stop - start
+        torch.matmul(mixing, relation[start:stop], out=topology[:size])
+        torch.matmul(values[start:stop], topology[:size].view(size, s, c, v, v), out=products[:size])
+        torch.sum(products[:size], 1, out=y[start:stop])
+    return y
+
 
 class CTRGraphConv(nn.Module):
     """Per subset s: a shared topology A_s (learnable, initialized from the skeleton) refined per channel by
@@ -48,8 +76,9 @@ class CTRGraphConv(nn.Module):
         # the values and the residual projection as two convs over row blocks of one weight: each output is
         # contiguous, so the matmuls below need no copy of it
         weight, bias = self.value.weight, self.value.bias
-        value = F.conv2d(x, weight[: s * c], bias[: s * c]).unflatten(1, (s, c))  # (N, S, C, T, V)
+        values = F.conv2d(x, weight[: s * c], bias[: s * c])  # (N, S*C, T, V)
         if torch.is_grad_enabled():
+            value = values.unflatten(1, (s, c))  # (N, S, C, T, V)
             relation = torch.tanh(query.unsqueeze(-1) - key.unsqueeze(-2)).view(n, s, r, v * v)  # [u, v]
             # (A + alpha R) x, split: the shared A as one large matmul over (C*T) rows per subset; only the
             # refinement is batched per (n, s, c), so no per-sample topology tensor needs a gradient. Transposes
@@ -71,8 +100,7 @@ class CTRGraphConv(nn.Module):
             relation = torch.cat([relation, topology, relation.new_ones(n, s, 1, v * v)], dim=2)
             mixing = torch.cat([self.alpha * self.refine_weight, self.refine_weight.new_ones(s, c, 1),
                                 self.alpha * self.refine_bias], dim=2)
-            transposed_topology = torch.matmul(mixing, relation).view(n, s, c, v, v)
-            y = torch.matmul(value, transposed_topology).sum(1)
+            y = aggregate(values, mixing, relation)
         y = self.norm(y)
         residual = self.residual_norm(F.conv2d(x, weight[s * c :], bias[s * c :])) if self.project_residual else x
         return self.relu(y + residual)
