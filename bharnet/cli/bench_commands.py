@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -80,6 +81,9 @@ class ModelFigures:
     onnxruntime: dict[int, float] = field(default_factory=dict)
     training: float | None = None
     round_robin: float | None = None  # inference samples/s at the largest batch, timed in turns with the others
+    # the median over those rounds of CTR-GCN's time over this model's in the same round: each ratio pairs two
+    # calls made seconds apart, so it does not pair one model's luckiest round with another's ordinary one
+    paired_ratio: float | None = None
     inference_peak: int | None = None  # at the largest inference batch
     training_peak: int | None = None
 
@@ -92,12 +96,14 @@ class ModelBench:
         self.bench = Bench(device, args.threads, args.repeats)
         self.calls: list[tuple[ModelFigures, Callable[[], None]]] = []  # inference at the largest batch
 
-    def round_robin(self) -> None:
+    def round_robin(self, reference: ModelFigures) -> None:
         """Every model's inference at the largest batch again, timed in turns (4 x --repeats rounds)."""
         self.progress(f"all models in turns, batch {max(self.args.batch)}")
-        seconds = self.bench.round_robin([call for _, call in self.calls], 4 * self.args.repeats)
-        for (figures, _), elapsed in zip(self.calls, seconds, strict=True):
-            figures.round_robin = max(self.args.batch) / elapsed
+        rounds = self.bench.rounds_in_turns([call for _, call in self.calls], 4 * self.args.repeats)
+        reference_rounds = next(r for (f, _), r in zip(self.calls, rounds, strict=True) if f is reference)
+        for (figures, _), seconds in zip(self.calls, rounds, strict=True):
+            figures.round_robin = max(self.args.batch) / min(seconds)
+            figures.paired_ratio = statistics.median(r / s for r, s in zip(reference_rounds, seconds, strict=True))
 
     def progress(self, text: str) -> None:
         if not self.args.quiet:
@@ -195,7 +201,7 @@ def run_bench(args: argparse.Namespace) -> int:
                               args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
                for config, spec, model in models]
     if reference:
-        runner.round_robin()
+        runner.round_robin(reference)
     report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
     print(report.header())
     print(format_table(report.columns(), report.rows(), args.markdown))
@@ -239,7 +245,7 @@ class BenchReport:
         columns += [f"peak MB infer b{self.batch}"] + (["peak MB train"] if args.train_batch else [])
         columns += [f"% matmul b{self.batch}"]
         if self.reference:
-            columns += [f"in turns/s b{self.batch}", f"x CTR-GCN infer b{self.batch}"]
+            columns += [f"in turns/s b{self.batch}", f"x CTR-GCN infer b{self.batch}", "x CTR-GCN paired"]
             columns += ["x CTR-GCN train"] if args.train_batch else []
         return columns
 
@@ -262,7 +268,7 @@ class BenchReport:
             row += [_text(achieved and 100 * achieved, "{:.1f}%")]
             if self.reference:
                 ref = self.reference
-                row += [f"{f.round_robin:.1f}", f"{f.round_robin / ref.round_robin:.2f}"]
+                row += [f"{f.round_robin:.1f}", f"{f.round_robin / ref.round_robin:.2f}", f"{f.paired_ratio:.2f}"]
                 row += [_text(f.training and f.training / ref.training, "{:.2f}")] if args.train_batch else []
             rows.append(row)
         return rows

@@ -62,20 +62,24 @@ class Bench:
         return self.round_robin([step], self.repeats)[0]
 
     def round_robin(self, steps: list[Callable[[], object]], rounds: int) -> list[float]:
-        """Best seconds of each step, timed in turns (every round calls each step once, after one warm-up
-        round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold."""
+        """Best seconds of each step, timed in turns (see ``rounds_in_turns``)."""
+        return [min(seconds) for seconds in self.rounds_in_turns(steps, rounds)]
+
+    def rounds_in_turns(self, steps: list[Callable[[], object]], rounds: int) -> list[list[float]]:
+        """Seconds of each step in each round, timed in turns (every round calls each step once, after one
+        warm-up round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold."""
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            best = [float("inf")] * len(steps)
+            seconds: list[list[float]] = [[] for _ in steps]
             for round_ in range(rounds + 1):
                 for index, step in enumerate(steps):
                     start = time.perf_counter()
                     step()
                     synchronize(self.device)
                     if round_:  # round 0 warms up
-                        best[index] = min(best[index], time.perf_counter() - start)
-            return best
+                        seconds[index].append(time.perf_counter() - start)
+            return seconds
         finally:
             torch.set_num_threads(previous)
 
