@@ -8,6 +8,8 @@ Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [
   --pictures: write the pooled confusion matrix of every config there (confusion_<config>.png).
   --data: the dataset file (.bhd) the runs were tested on; adds the paired counts per hand-presence bin (the
     fraction of a clip's frames with a hand seen), which show where a model's lead over --against comes from.
+  --ceiling: per fold, the mean class accuracy of every head of every config and of "any head right" (the
+    most a rule choosing among them clip by clip could reach), and the (person, sign) cells none gets half right.
 
 Paired tests pool every held-out clip of every fold (each clip is tested exactly once):
 - top-1: the exact two-sided sign test on the clips that exactly one of the two models gets right;
@@ -38,14 +40,18 @@ PRESENCE_BINS = [("no hand seen", 0.0, 1e-9), ("under half", 1e-9, 0.5), ("half 
                  ("90% to all", 0.9, 1.0), ("every frame", 1.0, 2.0)]
 
 
+def fold_predictions(scores: Path, head: str = "fused") -> dict[str, tuple[int, int]]:
+    """{clip name: (label, predicted)} of one fold's held-out clips."""
+    test = load_scores(scores)[1]["test"]
+    return {name: (int(label), int(predicted)) for name, label, predicted
+            in zip(test["names"], test["labels"], test[f"heads/{head}"].argmax(1), strict=True)}
+
+
 def pooled_predictions(run: Path, head: str = "fused") -> dict[str, tuple[int, int]]:
     """{clip name: (label, predicted)} over the folds of one cross-validation folder."""
     out = {}
     for scores in sorted(run.glob("fold*/scores.safetensors")):
-        test = load_scores(scores)[1]["test"]
-        for name, label, predicted in zip(test["names"], test["labels"], test[f"heads/{head}"].argmax(1),
-                                          strict=True):
-            out[name] = (int(label), int(predicted))
+        out.update(fold_predictions(scores, head))
     return out
 
 
@@ -180,6 +186,41 @@ def person_table(folder: Path, names: list[str]) -> None:
         print(f"| {name} | " + " | ".join(f"{row[p]:.2f}" if p in row else "" for p in people) + " |")
 
 
+def ceiling_table(folder: Path, names: list[str], classes: list[str]) -> None:
+    """Mean class accuracy per fold of every head of every config, and of "any head right": the most any rule
+    choosing among these heads clip by clip could score. Then the (person, sign) cells no head gets half right."""
+    folds = sorted(p.name for p in (folder / names[0]).glob("fold*"))
+    heads: dict[str, list[dict[str, tuple[int, int]]]] = {}
+    for name in names:
+        _, splits = load_scores(folder / name / folds[0] / "scores.safetensors")
+        own: list[list[dict]] = []
+        for head in sorted(k.removeprefix("heads/") for k in splits["test"] if k.startswith("heads/")):
+            per_fold = [fold_predictions(folder / name / fold / "scores.safetensors", head) for fold in folds]
+            if per_fold not in own:  # a single stream's head is its fused prediction: once
+                own.append(per_fold)
+                heads[f"{name} {head}"] = per_fold
+    print("| head | " + " | ".join(folds) + " | mean |")
+    print("|---|" + "---|" * (len(folds) + 1))
+    rows = dict(heads)
+    rows["any head right"] = [
+        {clip: (label, label if any(h[f][clip][1] == label for h in heads.values()) else -1)
+         for clip, (label, _) in fold.items()} for f, fold in enumerate(next(iter(heads.values())))]
+    for label, per_fold in rows.items():
+        scores = []
+        for fold in per_fold:
+            labels = np.array([lp[0] for lp in fold.values()])
+            scores.append(mean_class(labels, np.array([lp[0] == lp[1] for lp in fold.values()]), len(classes)))
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in scores) + f" | **{np.mean(scores):.3f}** |")
+    cells: dict[tuple[str, int], list[bool]] = {}
+    for fold in rows["any head right"]:
+        for clip, (label, predicted) in fold.items():
+            cells.setdefault((clip.split("_")[0], label), []).append(label == predicted)
+    hard = [(person, classes[label], np.mean(hits), len(hits)) for (person, label), hits in sorted(cells.items())
+            if np.mean(hits) < 0.5]
+    print("\n(person, sign) cells that no head gets half right: "
+          + ", ".join(f"{person} {sign} {acc:.2f} of {n}" for person, sign, acc, n in hard))
+
+
 def nucla_table() -> None:
     print("| stream | test top-1 (view 3) | epochs |")
     print("|---|---|---|")
@@ -201,6 +242,8 @@ def main() -> None:
     parser.add_argument("--pictures", type=Path)
     parser.add_argument("--runs", type=Path, help="the folder of cross-validation folders")
     parser.add_argument("--data", type=Path, help="the dataset file, for the table per hand-presence bin")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also the mean class accuracy of 'any head right' over every config and head")
     args = parser.parse_args()
     if args.dataset == "nucla":
         nucla_table()
@@ -220,6 +263,9 @@ def main() -> None:
     shared_handshape_table(folder, names, classes)
     print()
     person_table(folder, names)
+    if args.ceiling:
+        print()
+        ceiling_table(folder, names, classes)
     if args.pictures:
         args.pictures.mkdir(parents=True, exist_ok=True)
         for name in names:
