@@ -49,11 +49,11 @@ def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, cap
     assert "x CTR-GCN infer b2" in table and "x CTR-GCN paired" in table and "CTR-GCN (reference code)" in table
 
 
-def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up():
+def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_alternating_the_order():
     calls = []
     seconds = Bench(torch.device("cpu"), threads=1).rounds_in_turns([lambda: calls.append("a"),
                                                                       lambda: calls.append("b")], rounds=3)
-    assert calls == ["a", "b"] * 4  # the warm-up round, then 3 timed
+    assert calls == ["a", "b", "b", "a"] * 2  # the warm-up round, then 3 timed, every other one reversed
     assert [len(s) for s in seconds] == [3, 3] and all(t >= 0 for s in seconds for t in s)
 
 

@@ -67,13 +67,17 @@ class Bench:
 
     def rounds_in_turns(self, steps: list[Callable[[], object]], rounds: int) -> list[list[float]]:
         """Seconds of each step in each round, timed in turns (every round calls each step once, after one
-        warm-up round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold."""
+        warm-up round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold.
+        Every other round runs the steps in reverse order, so no step always follows the same one (what ran
+        before a step, and left in cache and heap, changes its speed)."""
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
             seconds: list[list[float]] = [[] for _ in steps]
             for round_ in range(rounds + 1):
-                for index, step in enumerate(steps):
+                order = range(len(steps)) if round_ % 2 == 0 else reversed(range(len(steps)))
+                for index in order:
+                    step = steps[index]
                     start = time.perf_counter()
                     step()
                     synchronize(self.device)
