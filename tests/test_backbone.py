@@ -55,6 +55,7 @@ def test_graph_conv_inference_path_equals_the_training_path(in_channels, chunk_s
     same function, so eval with and without autograd agree."""
     if chunk_samples is not None:
         monkeypatch.setattr(graph_conv, "CPU_CHUNK_BYTES", chunk_samples * SAMPLE_BYTES)
+        assert graph_conv.samples_per_chunk(3, 8, 6, 25, 4) == chunk_samples  # fewer than the batch of 3
     torch.manual_seed(0)
     conv = CTRGraphConv(in_channels, 8, adjacency(get_layout("ntu25"))).eval()
     with torch.no_grad():

@@ -13,13 +13,19 @@ from torch import nn
 CPU_CHUNK_BYTES = 8 << 20
 
 
+def samples_per_chunk(subsets: int, channels: int, frames: int, joints: int, element_size: int) -> int:
+    """How many samples' topologies, values and products fit in ``CPU_CHUNK_BYTES`` (at least one)."""
+    per_sample = subsets * channels * (joints * joints + 2 * frames * joints) * element_size
+    return max(1, CPU_CHUNK_BYTES // per_sample)
+
+
 def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor) -> torch.Tensor:
     """y[n, c] = sum_s values[n, s, c] @ T[n, s, c], the transposed topology T[n, s, c] = mixing[s] @ relation[n, s]
     as (V, V): values (N, S*C, T, V), mixing (S, C, K), relation (N, S, K, V*V) -> (N, C, T, V)."""
     n, _, t, v = values.shape
     s, c, _ = mixing.shape
     values = values.view(n, s, c, t, v)
-    chunk = max(1, CPU_CHUNK_BYTES // (s * c * (v * v + 2 * t * v) * values.element_size()))
+    chunk = samples_per_chunk(s, c, t, v, values.element_size())
     # a traced graph (torch.compile, ONNX export) keeps the one-shot form: the batch is symbolic there
     if torch.compiler.is_compiling() or torch.compiler.is_exporting() or values.device.type != "cpu" or chunk >= n:
         return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
