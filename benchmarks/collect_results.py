@@ -1,6 +1,7 @@
 """Markdown tables of cross-validated results (benchmarks/cv.sh) and N-UCLA, for docs/results.md.
 
 Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [--pictures DIR] [--runs DIR]
+                                                     [--data FILE] [--ceiling]
   DATASET: signs or signs_plus (reads runs/<DATASET>-cv/<config>/), or nucla.
   --runs: read the cross-validation folders from DIR instead, e.g. the copies under docs/results/ that keep
     each fold's held-out scores (cv.json, fold*/result.json, fold*/scores.safetensors) for later paired tests.
@@ -9,7 +10,8 @@ Usage: .venv/bin/python benchmarks/collect_results.py DATASET [--against NAME] [
   --data: the dataset file (.bhd) the runs were tested on; adds the paired counts per hand-presence bin (the
     fraction of a clip's frames with a hand seen), which show where a model's lead over --against comes from.
   --ceiling: per fold, the mean class accuracy of every head of every config and of "any head right" (the
-    most a rule choosing among them clip by clip could reach), and the (person, sign) cells none gets half right.
+    most a rule choosing among them clip by clip could reach), and the (person, sign) cells where under half
+    the clips are right by any head.
 
 Paired tests pool every held-out clip of every fold (each clip is tested exactly once):
 - top-1: the exact two-sided sign test on the clips that exactly one of the two models gets right;
@@ -40,9 +42,8 @@ PRESENCE_BINS = [("no hand seen", 0.0, 1e-9), ("under half", 1e-9, 0.5), ("half 
                  ("90% to all", 0.9, 1.0), ("every frame", 1.0, 2.0)]
 
 
-def fold_predictions(scores: Path, head: str = "fused") -> dict[str, tuple[int, int]]:
-    """{clip name: (label, predicted)} of one fold's held-out clips."""
-    test = load_scores(scores)[1]["test"]
+def predictions_of(test: dict, head: str = "fused") -> dict[str, tuple[int, int]]:
+    """{clip name: (label, predicted)} from one fold's loaded held-out scores."""
     return {name: (int(label), int(predicted)) for name, label, predicted
             in zip(test["names"], test["labels"], test[f"heads/{head}"].argmax(1), strict=True)}
 
@@ -51,7 +52,7 @@ def pooled_predictions(run: Path, head: str = "fused") -> dict[str, tuple[int, i
     """{clip name: (label, predicted)} over the folds of one cross-validation folder."""
     out = {}
     for scores in sorted(run.glob("fold*/scores.safetensors")):
-        out.update(fold_predictions(scores, head))
+        out.update(predictions_of(load_scores(scores)[1]["test"], head))
     return out
 
 
@@ -188,37 +189,41 @@ def person_table(folder: Path, names: list[str]) -> None:
 
 def ceiling_table(folder: Path, names: list[str], classes: list[str]) -> None:
     """Mean class accuracy per fold of every head of every config, and of "any head right": the most any rule
-    choosing among these heads clip by clip could score. Then the (person, sign) cells no head gets half right."""
+    choosing among these heads clip by clip could score. Then the (person, sign) cells where under half the
+    clips are right by any head."""
     folds = sorted(p.name for p in (folder / names[0]).glob("fold*"))
-    heads: dict[str, list[dict[str, tuple[int, int]]]] = {}
+    heads: dict[str, list[dict[str, tuple[int, int]]]] = {}  # per head, per fold: {clip: (label, predicted)}
     for name in names:
-        _, splits = load_scores(folder / name / folds[0] / "scores.safetensors")
+        tests = [load_scores(folder / name / fold / "scores.safetensors")[1]["test"] for fold in folds]
         own: list[list[dict]] = []
-        for head in sorted(k.removeprefix("heads/") for k in splits["test"] if k.startswith("heads/")):
-            per_fold = [fold_predictions(folder / name / fold / "scores.safetensors", head) for fold in folds]
+        for head in sorted(k.removeprefix("heads/") for k in tests[0] if k.startswith("heads/")):
+            per_fold = [predictions_of(test, head) for test in tests]
             if per_fold not in own:  # a single stream's head is its fused prediction: once
                 own.append(per_fold)
                 heads[f"{name} {head}"] = per_fold
-    print("| head | " + " | ".join(folds) + " | mean |")
-    print("|---|" + "---|" * (len(folds) + 1))
+    if not heads:
+        raise SystemExit(f"{folder}: no held-out scores with heads in {', '.join(names)}")
+    reference = next(iter(heads.values()))
     rows = dict(heads)
     rows["any head right"] = [
         {clip: (label, label if any(h[f][clip][1] == label for h in heads.values()) else -1)
-         for clip, (label, _) in fold.items()} for f, fold in enumerate(next(iter(heads.values())))]
-    for label, per_fold in rows.items():
+         for clip, (label, _) in fold.items()} for f, fold in enumerate(reference)]
+    print("| head | " + " | ".join(folds) + " | mean |")
+    print("|---|" + "---|" * (len(folds) + 1))
+    for row, per_fold in rows.items():
         scores = []
         for fold in per_fold:
-            labels = np.array([lp[0] for lp in fold.values()])
-            scores.append(mean_class(labels, np.array([lp[0] == lp[1] for lp in fold.values()]), len(classes)))
-        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in scores) + f" | **{np.mean(scores):.3f}** |")
+            labels = np.array([label for label, _ in fold.values()])
+            right = np.array([label == predicted for label, predicted in fold.values()])
+            scores.append(mean_class(labels, right, len(classes)))
+        print(f"| {row} | " + " | ".join(f"{v:.3f}" for v in scores) + f" | **{np.mean(scores):.3f}** |")
     cells: dict[tuple[str, int], list[bool]] = {}
     for fold in rows["any head right"]:
         for clip, (label, predicted) in fold.items():
             cells.setdefault((clip.split("_")[0], label), []).append(label == predicted)
-    hard = [(person, classes[label], np.mean(hits), len(hits)) for (person, label), hits in sorted(cells.items())
-            if np.mean(hits) < 0.5]
-    print("\n(person, sign) cells that no head gets half right: "
-          + ", ".join(f"{person} {sign} {acc:.2f} of {n}" for person, sign, acc, n in hard))
+    hard = [f"{person} {classes[label]} {np.mean(hits):.2f} of {len(hits)}"
+            for (person, label), hits in sorted(cells.items()) if np.mean(hits) < 0.5]
+    print("\n(person, sign) cells where under half the clips are right by any head: " + (", ".join(hard) or "none"))
 
 
 def nucla_table() -> None:

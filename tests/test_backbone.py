@@ -55,7 +55,8 @@ def test_graph_conv_inference_path_equals_the_training_path(in_channels, chunk_s
     same function, so eval with and without autograd agree."""
     if chunk_samples is not None:
         monkeypatch.setattr(graph_conv, "CPU_CHUNK_BYTES", chunk_samples * SAMPLE_BYTES)
-        assert graph_conv.samples_per_chunk(3, 8, 6, 25, 4) == chunk_samples  # fewer than the batch of 3
+    chunk = graph_conv.samples_per_chunk(3, 8, 6, 25, 4)
+    assert chunk == chunk_samples if chunk_samples else chunk >= 3  # in chunks, or the batch of 3 at once
     torch.manual_seed(0)
     conv = CTRGraphConv(in_channels, 8, adjacency(get_layout("ntu25"))).eval()
     with torch.no_grad():
@@ -65,6 +66,18 @@ def test_graph_conv_inference_path_equals_the_training_path(in_channels, chunk_s
     with torch.inference_mode():
         without = conv(x)
     assert torch.allclose(with_grad, without, atol=1e-5)
+
+
+def test_graph_conv_exports_for_any_batch_where_inference_runs_in_chunks(monkeypatch):
+    """torch.export (the ONNX path) traces the one-shot form: a loop over chunks would fix the batch size."""
+    monkeypatch.setattr(graph_conv, "CPU_CHUNK_BYTES", SAMPLE_BYTES)  # one sample per chunk when not traced
+    torch.manual_seed(0)
+    conv = CTRGraphConv(4, 8, adjacency(get_layout("ntu25"))).eval()
+    batch = torch.export.Dim("batch", min=1, max=64)
+    with torch.no_grad():
+        program = torch.export.export(conv, (torch.randn(3, 4, 6, 25),), dynamic_shapes=({0: batch},))
+        x = torch.randn(5, 4, 6, 25)
+        assert torch.allclose(program.module()(x), conv(x), atol=1e-5)
 
 
 @pytest.mark.parametrize(("stride", "frames"), [(1, 10), (2, 10), (2, 9)])

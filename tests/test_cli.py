@@ -193,3 +193,36 @@ def test_collect_results_counts_the_paired_lead_per_hand_presence_bin(tmp_path, 
                         "| every frame (n=1) |")
     assert table[3] == "| hand | 0 | 1 | 1 | 0 | 1 |"
     assert table[4] == "| bharnet | 1; 1 : 0 | 0; 0 : 1 | 1; 0 : 0 | 0; 0 : 0 | 1; 0 : 0 |"
+
+
+def test_collect_results_ceiling_counts_a_clip_right_when_any_head_is(tmp_path, capsys):
+    """The oracle row: a clip is right when one head of one config gets it; a single stream's duplicate head
+    is listed once; the (person, sign) cells under half right by every head are named."""
+    import runpy
+
+    from safetensors.numpy import save_file
+
+    script = runpy.run_path(str(Path(__file__).parent.parent / "benchmarks" / "collect_results.py"), run_name="x")
+    names = ["p1_a", "p1_b", "p2_a", "p2_b"]
+    labels = np.array([0, 1, 0, 1], np.int64)
+
+    def one_hot(predicted):
+        return np.eye(2, dtype=np.float32)[predicted]
+
+    runs = {"hand": {"fused": [0, 0, 0, 0], "hand": [0, 0, 0, 0]},  # the same predictions twice
+            "bharnet": {"fused": [1, 0, 1, 0], "body": [1, 1, 1, 0]}}
+    for model, heads in runs.items():
+        fold = tmp_path / model / "fold0"
+        fold.mkdir(parents=True)
+        tensors = {"test/labels": labels, "test/indices": np.arange(4)}
+        tensors.update({f"test/heads/{head}": one_hot(predicted) for head, predicted in heads.items()})
+        save_file(tensors, str(fold / "scores.safetensors"),
+                  metadata={"bharnet_scores": json.dumps({"names": {"test": names}})})
+    script["ceiling_table"](tmp_path, ["hand", "bharnet"], ["a", "b"])
+    table = capsys.readouterr().out.splitlines()
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table if line.startswith("| ") and "---" not in line}
+    assert set(rows) == {"head", "hand fused", "bharnet body", "bharnet fused", "any head right"}
+    assert rows["hand fused"] == "| hand fused | 0.500 | **0.500** |"
+    # p1_a by hand, p1_b by bharnet body, p2_a by hand; p2_b by no head
+    assert rows["any head right"] == "| any head right | 0.750 | **0.750** |"
+    assert table[-1] == "(person, sign) cells where under half the clips are right by any head: p2 b 0.00 of 1"

@@ -68,15 +68,14 @@ class Bench:
     def rounds_in_turns(self, steps: list[Callable[[], object]], rounds: int) -> list[list[float]]:
         """Seconds of each step in each round, timed in turns (every round calls each step once, after one
         warm-up round): on a machine whose speed drifts, every step meets the same drift, so their ratios hold.
-        Every other round runs the steps in reverse order, so no step always follows the same one (what ran
-        before a step, and left in cache and heap, changes its speed)."""
+        Each round starts one step further on (a rotation), so every step follows every other one equally often
+        (what ran before a step, and left in cache and heap, changes its speed)."""
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
             seconds: list[list[float]] = [[] for _ in steps]
             for round_ in range(rounds + 1):
-                order = range(len(steps)) if round_ % 2 == 0 else reversed(range(len(steps)))
-                for index in order:
+                for index in ((round_ + i) % len(steps) for i in range(len(steps))):
                     step = steps[index]
                     start = time.perf_counter()
                     step()

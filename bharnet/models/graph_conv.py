@@ -9,7 +9,8 @@ from torch import nn
 
 # On a CPU the gradient-free aggregation runs over a few samples at a time, so that the per-channel topology of
 # those samples is still in cache when the matmul after the one that built it reads it (the whole batch's maps
-# are tens of MB at NTU size). Its working set per chunk, in bytes:
+# are tens of MB at NTU size). Its working set per chunk, in bytes: measured on one machine (2 cores of an AMD
+# EPYC, 1 MB L2 per core, 32 MB L3; docs/performance.md), where 2-16 MB did alike; a module constant to tune.
 CPU_CHUNK_BYTES = 8 << 20
 
 
@@ -21,13 +22,16 @@ def samples_per_chunk(subsets: int, channels: int, frames: int, joints: int, ele
 
 def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor) -> torch.Tensor:
     """y[n, c] = sum_s values[n, s, c] @ T[n, s, c], the transposed topology T[n, s, c] = mixing[s] @ relation[n, s]
-    as (V, V): values (N, S*C, T, V), mixing (S, C, K), relation (N, S, K, V*V) -> (N, C, T, V)."""
+    as (V, V): values (N, S*C, T, V), mixing (S, C, K), relation (N, S, K, V*V) -> (N, C, T, V). The chunked
+    form writes into buffers (``out=``), which autograd cannot follow: with gradients it runs in one shot."""
     n, _, t, v = values.shape
     s, c, _ = mixing.shape
     values = values.view(n, s, c, t, v)
     chunk = samples_per_chunk(s, c, t, v, values.element_size())
-    # a traced graph (torch.compile, ONNX export) keeps the one-shot form: the batch is symbolic there
-    if torch.compiler.is_compiling() or torch.compiler.is_exporting() or values.device.type != "cpu" or chunk >= n:
+    # a traced graph (torch.compile, torch.export for ONNX, torch.jit.trace) keeps the one-shot form: a Python
+    # loop over chunks would be unrolled into it for the traced batch size alone
+    traced = torch.compiler.is_compiling() or torch.jit.is_tracing()
+    if traced or torch.is_grad_enabled() or values.device.type != "cpu" or chunk >= n:
         return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
     y = values.new_empty(n, c, t, v)
     # one topology and one product buffer, reused by every chunk: they stay in cache
