@@ -21,11 +21,12 @@ TINY = dict(widths=(8, 8, 16, 16), stride_blocks=(3,), trunk_blocks=1, exchange_
 DUAL = [("B", "gap"), ("P", "gap"), ("P", "pam"), ("E", "gap"), ("E", "pam")]
 
 
-def awake(variant: str, pooling: str, reliability: str = "learned") -> torch.nn.Module:
+def awake(variant: str, pooling: str, reliability: str = "learned", hand_frame_stride: int = 1) -> torch.nn.Module:
     """A tiny model whose zero-initialized gates are non-zero, as after training (else the exchange is idle)."""
     spec = input_spec("mediapipe_holistic75", PipelineConfig(), 5)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(variant=variant, pooling=pooling, reliability=reliability, **TINY), spec)
+    model = build_model(ModelConfig(variant=variant, pooling=pooling, reliability=reliability,
+                                    hand_frame_stride=hand_frame_stride, **TINY), spec)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("gate"):
@@ -35,8 +36,9 @@ def awake(variant: str, pooling: str, reliability: str = "learned") -> torch.nn.
 
 @pytest.mark.parametrize(("variant", "pooling"), DUAL)
 @pytest.mark.parametrize("fusion", ["noisy_or", "sum", "mixture"])
-def test_without_hands_the_fused_prediction_is_the_body_streams(variant, pooling, fusion):
-    model, spec = awake(variant, pooling)
+@pytest.mark.parametrize("hand_frame_stride", [1, 2])
+def test_without_hands_the_fused_prediction_is_the_body_streams(variant, pooling, fusion, hand_frame_stride):
+    model, spec = awake(variant, pooling, hand_frame_stride=hand_frame_stride)
     model.fusion = fusion
     body, hands, body_mask, hand_mask = spec.example(4, 12, torch.Generator().manual_seed(1))
     hand_mask[:2] = 0  # samples 0 and 1 have no hand in any frame
@@ -50,8 +52,9 @@ def test_without_hands_the_fused_prediction_is_the_body_streams(variant, pooling
 
 
 @pytest.mark.parametrize(("variant", "pooling"), DUAL)
-def test_masked_hands_change_no_body_branch_activation(variant, pooling):
-    model, spec = awake(variant, pooling, reliability="presence")
+@pytest.mark.parametrize("hand_frame_stride", [1, 2])
+def test_masked_hands_change_no_body_branch_activation(variant, pooling, hand_frame_stride):
+    model, spec = awake(variant, pooling, reliability="presence", hand_frame_stride=hand_frame_stride)
     body, hands, body_mask, hand_mask = spec.example(3, 12, torch.Generator().manual_seed(2))
     hand_mask[0] = 0
     hand_mask[1, 3:9] = 0  # sample 1: both hands lost in six frames
@@ -294,3 +297,22 @@ def test_a_pure_hand_expert_learns_from_its_own_term_only():
     assert torch.equal(outputs[False], outputs[True])
     with pytest.raises(ConfigError, match="pure_hand_expert needs two streams"):
         ModelConfig(variant="hand", pure_hand_expert=True)
+
+
+def test_the_hand_stream_can_see_every_other_frame_only():
+    """``hand_frame_stride: 2``: the hand cube has half the frames (half the hand stream's compute), the
+    reliability and the hand presence still read every frame; single-stream models refuse the option."""
+    model, spec = awake("P", "gap", hand_frame_stride=2)
+    body, hands, body_mask, hand_mask = spec.example(2, 12, torch.Generator().manual_seed(3))
+    hand_mask[0, 1::2] = 0  # sample 0: hands only in the frames the stream sees
+    frames = []
+    model.hand.trunk.register_forward_hook(lambda m, i, out: frames.append(out.shape[2]))
+    with torch.no_grad():
+        out = model(body, hands, body_mask, hand_mask)
+    assert frames == [6]
+    assert out["hand_presence"][0] == 0.5 and out["hand_presence"][1] == 1.0
+    for variant in ("body", "hand", "unified"):
+        with pytest.raises(ConfigError, match="hand_frame_stride"):
+            ModelConfig(variant=variant, hand_frame_stride=2)
+    with pytest.raises(ConfigError, match="hand_frame_stride"):
+        ModelConfig(variant="P", hand_frame_stride=0)

@@ -102,6 +102,7 @@ class BHaRNet(nn.Module):
         self.fusion = config.fusion
         self.training_fusion = config.objective_fusion
         self.pure_hand_expert = config.pure_hand_expert
+        self.hand_frame_stride = config.hand_frame_stride
 
     def forward(self, body: torch.Tensor, hands: torch.Tensor, body_mask: torch.Tensor | None = None,
                 hand_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -111,6 +112,9 @@ class BHaRNet(nn.Module):
         reliability = self.reliability(hands, hand_mask)
         if self.training and self.hand_stream_dropout > 0:  # the body must also stand alone
             reliability = reliability * (torch.rand_like(reliability) >= self.hand_stream_dropout)
+        hand_presence = hand_fraction(hand_mask)
+        if self.hand_frame_stride > 1:  # the hand stream sees every k-th frame; the reliability saw them all
+            hands, hand_mask = hands[:, :, :: self.hand_frame_stride], hand_mask[:, :: self.hand_frame_stride]
         presence = presence_of(body_mask, hand_mask, reliability)
         b, h = self.body.trunk(body, body_mask), self.hand.trunk(hands, hand_mask)
         logits: dict[str, torch.Tensor] = {}
@@ -137,5 +141,5 @@ class BHaRNet(nn.Module):
             objective_hands = hand_logits.detach() if self.pure_hand_expert else hand_logits
             logits["fused_objective"] = fuse(body_logits, objective_hands, self.training_fusion, reliability)
         logits["reliability"] = reliability
-        logits["hand_presence"] = hand_fraction(hand_mask)
+        logits["hand_presence"] = hand_presence
         return logits

@@ -42,6 +42,7 @@ class ModelConfig:
     stride_blocks: tuple[int, ...] = DEFAULT_STRIDE_BLOCKS
     width_multiplier: float = 1.0
     hand_width_multiplier: float | None = None  # the hand stream's own width (None: width_multiplier)
+    hand_frame_stride: int = 1  # the hand stream sees every k-th frame: 1/k of its compute
     depth: int | None = None
     temporal: str = "standard"  # standard | deformable
     # BHaRNet-E: the paper leaves both open
@@ -66,6 +67,9 @@ class ModelConfig:
         if self.variant in SINGLE_STREAM and (self.pooling != "gap" or self.fusion != "sum"
                                               or self.objective_fusion != "sum"):
             raise ConfigError(f"model.variant = {self.variant} has one stream: use pooling gap and fusion sum")
+        if self.hand_frame_stride < 1 or (self.hand_frame_stride > 1 and self.variant in SINGLE_STREAM):
+            raise ConfigError(f"model.hand_frame_stride = {self.hand_frame_stride}: a positive integer, above 1 "
+                              f"only for a model with a hand stream beside the body (model.variant = {self.variant})")
         if self.pure_hand_expert and self.variant in SINGLE_STREAM:
             raise ConfigError(f"model.pure_hand_expert needs two streams; model.variant = {self.variant} has one")
         blocks = self.backbone().num_blocks
