@@ -59,11 +59,7 @@ class Bench:
     repeats: int = 5
 
     def best_seconds(self, step: Callable[[], object]) -> float:
-        return self.round_robin([step], self.repeats)[0]
-
-    def round_robin(self, steps: list[Callable[[], object]], rounds: int) -> list[float]:
-        """Best seconds of each step, timed in turns (see ``rounds_in_turns``)."""
-        return [min(seconds) for seconds in self.rounds_in_turns(steps, rounds)]
+        return min(self.rounds_in_turns([step], self.repeats)[0])
 
     def rounds_in_turns(self, steps: list[Callable[[], object]], rounds: int) -> list[list[float]]:
         """Seconds of each step in each round, timed in turns (every round calls each step once, after one
