@@ -1,12 +1,13 @@
 """Score a cross-validated run's fold checkpoints again, with another prediction rule, into a new CV folder.
 
 The weights are the folds' own; what may change is how a dual-stream model combines its two experts
-(``--set model.fusion=mixture``) or which data it is scored on. Each fold's scores, report and result.json
+(``--set model.fusion=mixture``), which data it is scored on, or the precision inference runs at
+(``--precision bf16``). Each fold's scores, report and result.json
 are written under OUT/fold<k>, and OUT/cv.json as `bharnet cv` writes it, so benchmarks/collect_results.py
 and benchmarks/robustness.sh read the folder like any other. A model trained through the same objective as
 the config it is scored with (``model.training_fusion``) is then exactly that config's cross-validation.
 
-Usage: .venv/bin/python benchmarks/rescore_cv.py CV_DIR --out OUT [--set KEY=VALUE ...]
+Usage: .venv/bin/python benchmarks/rescore_cv.py CV_DIR --out OUT [--set KEY=VALUE ...] [--precision bf16]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from bharnet.atomic import atomic_write_text
-from bharnet.cli.common import config_for_checkpoint
+from bharnet.cli.common import add_precision_argument, config_for_checkpoint
 from bharnet.config import save_config
 from bharnet.engine.checkpoint import load_checkpoint
 from bharnet.engine.crossval import fold_result, write_summary
@@ -31,12 +32,13 @@ def main() -> None:
     parser.add_argument("cv_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    add_precision_argument(parser)
     args = parser.parse_args()
     results, classes, name = [], None, None
     for number, fold in enumerate(sorted(args.cv_dir.glob("fold*"))):
         checkpoint = fold / "checkpoints" / "last"
         config = config_for_checkpoint(str(fold / "config.yaml"), args.overrides, "", checkpoint)
-        experiment = Experiment(config)
+        experiment = Experiment(config, precision=args.precision)
         state = load_checkpoint(checkpoint, experiment.model, device=experiment.device)
         predictions = predict_splits(experiment, experiment.model)
         metrics = experiment.test_metrics(predictions["test"])

@@ -1,4 +1,5 @@
-"""Process-wide CPU settings that make PyTorch on CPU much faster for GCN-sized tensors.
+"""Process-wide CPU settings that make PyTorch on CPU much faster for GCN-sized tensors, and the precision
+inference runs at.
 
 glibc serves every allocation above 32 MB with a fresh mmap and unmaps it on free, so each large activation
 costs thousands of page faults on every use: at batch 16 this alone takes a third of a GCN's CPU inference
@@ -8,9 +9,15 @@ command does this at start; library users may call :func:`reuse_freed_memory` th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import sys
+import warnings
+
+import torch
+
+from bharnet.errors import ConfigError
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
@@ -33,3 +40,29 @@ def reuse_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     return _applied
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` does bfloat16 arithmetic in hardware (a CPU with AVX512-BF16 or AMX, a GPU from
+    Ampere on); elsewhere oneDNN and CUDA emulate it, correctly but slowly."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def inference_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The context that runs a model's inference at ``precision``: ``fp32`` as trained, or ``bf16``
+    (autocast: convolutions and matmuls in bfloat16, which halves the memory they stream and doubles the
+    arithmetic rate of CPUs and GPUs that have it; softmax-like reductions stay in fp32). Warns where
+    ``device`` would only emulate bfloat16."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if not native_bf16(device):
+        warnings.warn(f"{device}: no native bfloat16 arithmetic here (a CPU needs AVX512-BF16 or AMX); "
+                      "--precision bf16 runs, but likely slower than fp32", stacklevel=2)
+    return torch.autocast(device.type, dtype=torch.bfloat16)

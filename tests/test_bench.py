@@ -50,6 +50,24 @@ def test_bench_measures_our_model_and_ctrgcn_in_one_run(tmp_path, reference, cap
     assert "x CTR-GCN infer b2" in table and "x CTR-GCN paired" in table and "CTR-GCN (reference code)" in table
 
 
+def test_bench_times_each_model_at_each_precision_against_ctrgcn_at_the_same(tmp_path, reference, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", *TINY, "--precision", "fp32", "bf16",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = {(f["model"], f["precision"]): f for f in report["models"]}
+    assert set(rows) == {(m, p) for m in ("body", "CTR-GCN") for p in ("fp32", "bf16")}
+    assert report["precisions"] == ["fp32", "bf16"]
+    for (model, precision), figures in rows.items():
+        assert min(figures["inference"].values()) > 0 and figures["round_robin"] > 0
+        # training is timed once, in fp32
+        assert (figures["training"] is not None) == (precision == "fp32")
+        if model == "CTR-GCN":
+            assert figures["paired_ratio"] == 1.0  # paired with itself: each precision has its own reference
+    table = capsys.readouterr().out
+    assert "precision" in table.splitlines()[3] and "bf16" in table
+
+
 def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_rotating_the_order():
     calls = []
     steps = [lambda name=name: calls.append(name) for name in "abc"]

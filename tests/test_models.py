@@ -353,6 +353,42 @@ def test_folded_for_inference_computes_the_same_scores(variant, pooling, fusion)
     assert norms(model) == before and norms(folded) < before - 3
 
 
+@pytest.mark.parametrize(("variant", "pooling", "fusion"), MODELS + [("P", "gap", "mixture")])
+def test_every_model_runs_at_bf16_close_to_fp32(variant, pooling, fusion, monkeypatch):
+    """``--precision bf16`` (autocast) on the CPU, with the graph convs' aggregation in chunks of one sample:
+    the fused probabilities stay within bfloat16's rounding of fp32's, computed in bfloat16."""
+    from bharnet.models import graph_conv
+    from bharnet.models.inference import folded_for_inference
+    from bharnet.runtime import inference_precision
+
+    monkeypatch.setattr(graph_conv, "CPU_CHUNK_BYTES", 1)  # one sample per chunk: the out= buffers in bf16
+    spec = spec_for("ntu25_hands67", "instances", variant)
+    model = folded_for_inference(build_model(tiny(variant, pooling, fusion), spec).eval())
+    inputs = spec.example(3, 12, torch.Generator().manual_seed(4))
+    inputs[3][0] = 0  # one sample without hands
+    seen: set[torch.dtype] = set()
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, output: seen.add(output.dtype) if isinstance(module, torch.nn.Conv2d) else None)
+    try:
+        with torch.inference_mode():
+            expected = model(*inputs)["fused"].exp()
+            seen.clear()
+            with inference_precision(torch.device("cpu"), "bf16"):
+                got = model(*inputs)["fused"].float().exp()
+    finally:
+        hook.remove()
+    assert seen == {torch.bfloat16}  # the convs ran in bfloat16
+    assert torch.isfinite(got).all() and torch.allclose(got.sum(1), torch.ones(3), atol=2e-2)
+    assert (got - expected).abs().max() < 2e-2
+
+
+def test_an_unknown_precision_is_refused():
+    from bharnet.runtime import inference_precision
+
+    with pytest.raises(ConfigError, match="precision 'fp16'; choose one of fp32, bf16"):
+        inference_precision(torch.device("cpu"), "fp16")
+
+
 def test_balanced_class_weights_make_every_class_weigh_alike():
     counts = torch.tensor([6, 2, 0, 4])
     weights = balanced_class_weights(counts)  # n = 12 over K = 3 seen classes: 12 / (3 n_k)

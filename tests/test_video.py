@@ -198,3 +198,20 @@ def test_predict_on_a_folder_of_frames(videos, tmp_path, capsys, cv2):
     (folder / "0000.jpg").write_bytes(b"broken")
     assert main(["predict", str(folder)]) == 2
     assert "0000.jpg: cannot be read as an image" in capsys.readouterr().err
+
+
+def test_bf16_predictions_match_fp32_on_real_clips(converted):
+    """The bundled model on 40 real neat11 clips: bf16 picks the same sign as fp32, probabilities within 0.03."""
+    from bharnet.video.predict import Predictor
+
+    file = DatasetFile(converted("neat")[0])
+    clips = [file[index] for index in range(0, len(file), max(1, len(file) // 40))]
+    fp32 = Predictor("neat11").probabilities(clips)
+    bf16 = Predictor("neat11", precision="bf16").probabilities(clips)
+    assert (fp32.argmax(1) == bf16.argmax(1)).all()
+    assert np.abs(fp32 - bf16).max() < 0.03
+
+
+def test_the_onnx_backend_refuses_bf16(capsys):
+    assert main(["predict", "missing.bhd", "--backend", "onnx", "--precision", "bf16"]) == 2
+    assert "the onnx backend runs in fp32" in capsys.readouterr().err

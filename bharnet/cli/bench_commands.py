@@ -18,13 +18,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bharnet.cli.common import add_config_arguments, configured_models, format_table
+from bharnet.cli.common import add_config_arguments, add_precision_argument, configured_models, format_table
 from bharnet.engine.inputs import ntu_sized_spec
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench, ReferenceCTRGCN, matmul_flops
 from bharnet.models.inference import folded_for_inference
 from bharnet.models.profile import profile_model
+from bharnet.runtime import inference_precision
 
 REFERENCE_NAME = "CTR-GCN (reference code)"
 
@@ -58,6 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reference", action="store_true", help="leave CTR-GCN out")
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd inference")
     p.add_argument("--onnx", action="store_true", help="also time onnxruntime inference on the CPU (bharnet[onnx])")
+    add_precision_argument(p, many=True)
     p.add_argument("--system-allocator", action="store_true",
                    help="keep glibc's default malloc settings (bharnet.runtime.reuse_freed_memory not applied)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -76,6 +78,7 @@ class ModelFigures:
     parameters: int
     macs: float | None  # per sample; None where torch's flop counter cannot trace the model
     frames: int
+    precision: str = "fp32"  # of inference; training is always timed in fp32, in the fp32 row
     inference: dict[int, float] = field(default_factory=dict)
     compiled: dict[int, float] = field(default_factory=dict)
     onnxruntime: dict[int, float] = field(default_factory=dict)
@@ -96,12 +99,14 @@ class ModelBench:
         self.bench = Bench(device, args.threads, args.repeats)
         self.calls: list[tuple[ModelFigures, Callable[[], None]]] = []  # inference at the largest batch
 
-    def round_robin(self, reference: ModelFigures) -> None:
-        """Every model's inference at the largest batch again, timed in turns (4 x --repeats rounds)."""
+    def round_robin(self, references: dict[str, ModelFigures]) -> None:
+        """Every model's inference at the largest batch again, at every precision, timed in turns (4 x
+        --repeats rounds); each is paired with CTR-GCN's code at the same precision."""
         self.progress(f"all models in turns, batch {max(self.args.batch)}")
         rounds = self.bench.rounds_in_turns([call for _, call in self.calls], 4 * self.args.repeats)
-        reference_rounds = next(r for (f, _), r in zip(self.calls, rounds, strict=True) if f is reference)
+        timed = {id(f): r for (f, _), r in zip(self.calls, rounds, strict=True)}
         for (figures, _), seconds in zip(self.calls, rounds, strict=True):
+            reference_rounds = timed[id(references[figures.precision])]
             figures.round_robin = max(self.args.batch) / min(seconds)
             figures.paired_ratio = statistics.median(r / s for r, s in zip(reference_rounds, seconds, strict=True))
 
@@ -112,7 +117,9 @@ class ModelBench:
     def inputs(self, spec: InputSpec, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
         return self.bench.inputs(spec.example(batch, frames, torch.Generator().manual_seed(0)))
 
-    def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec, frames: int) -> ModelFigures:
+    def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec, frames: int
+                ) -> list[ModelFigures]:
+        """One row of figures per --precision."""
         args = self.args
         self.progress(f"{config}: parameters and MACs")
         try:
@@ -120,16 +127,23 @@ class ModelBench:
             macs = size.macs["total"]
         except (RuntimeError, AssertionError):  # the flop counter's tracing fails on some foreign code
             macs = None
-        figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames)
         model = model.to(self.device)
         # inference as bharnet predict runs it (BatchNorms folded), CTR-GCN's code prepared the same way
         inference = folded_for_inference(model)
-        for batch in args.batch:
-            self.progress(f"{config}: inference, batch {batch}")
-            figures.inference[batch] = self.bench.inference(inference, self.inputs(spec, batch, frames))
-        largest = self.inputs(spec, max(args.batch), frames)
-        figures.inference_peak = self.bench.peak_bytes(lambda: self._infer(inference, largest))
-        self.calls.append((figures, lambda: self._infer(inference, largest)))
+        rows = []
+        for precision in args.precision:
+            figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames, precision)
+            run = self._at_precision(inference, precision)
+            for batch in args.batch:
+                self.progress(f"{config}: inference, {precision}, batch {batch}")
+                figures.inference[batch] = self.bench.inference(run, self.inputs(spec, batch, frames))
+            largest = self.inputs(spec, max(args.batch), frames)
+            figures.inference_peak = self.bench.peak_bytes(lambda run=run, largest=largest: self._infer(run, largest))
+            self.calls.append((figures, lambda run=run, largest=largest: self._infer(run, largest)))
+            rows.append(figures)
+        figures = next((f for f in rows if f.precision == "fp32"), None)
+        if figures is None:  # compiled, onnxruntime and training figures belong to the fp32 row
+            return rows
         if args.compile:
             self.progress(f"{config}: torch.compile (compiling takes a while)")
             compiled = torch.compile(inference)
@@ -142,10 +156,17 @@ class ModelBench:
             step = self.bench.training_step(model, self.inputs(spec, args.train_batch, frames))
             figures.training = self.bench.training(step, args.train_batch)
             figures.training_peak = self.bench.peak_bytes(step)
-        return figures
+        return rows
+
+    def _at_precision(self, model: nn.Module, precision: str) -> Callable[..., object]:
+        def run(*inputs: torch.Tensor) -> object:
+            with inference_precision(self.device, precision):
+                return model(*inputs)
+
+        return run
 
     @staticmethod
-    def _infer(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+    def _infer(model: Callable[..., object], inputs: tuple[torch.Tensor, ...]) -> None:
         with torch.inference_mode():
             model(*inputs)
 
@@ -189,20 +210,21 @@ def run_bench(args: argparse.Namespace) -> int:
     runner.progress(f"fp32 matmul FLOP/s on {device}")
     matmul = matmul_flops(runner.bench)
     models = configured_models(args.configs, args.overrides, not args.dataset_sized, args.recipe)  # read all first
-    reference = None
+    references: list[ModelFigures] = []
     if not args.no_reference and args.reference.is_dir():
         # first, on a fresh heap: a process that has run larger models runs later ones slower, so the ratios
         # to it can only understate our speed
-        reference = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
-                                   ntu_sized_spec(), args.frames or 64)
+        references = runner.measure(REFERENCE_NAME, "CTR-GCN", ReferenceCTRGCN(args.reference.resolve()),
+                                    ntu_sized_spec(), args.frames or 64)
     elif not args.no_reference:
         runner.progress(f"no CTR-GCN reference code at {args.reference}: measured without it")
-    results = [runner.measure(config.name, config.model.name, model, spec,
-                              args.frames or (config.data.pipeline.num_frames if args.dataset_sized else 64))
-               for config, spec, model in models]
-    if reference:
-        runner.round_robin(reference)
-    report = BenchReport(args, device, matmul, results + ([reference] if reference else []), reference)
+    results = [row for config, spec, model in models
+               for row in runner.measure(config.name, config.model.name, model, spec, args.frames
+                                         or (config.data.pipeline.num_frames if args.dataset_sized else 64))]
+    by_precision = {f.precision: f for f in references}
+    if references:
+        runner.round_robin(by_precision)
+    report = BenchReport(args, device, matmul, results + references, by_precision)
     print(report.header())
     print(format_table(report.columns(), report.rows(), args.markdown))
     if args.json:
@@ -213,8 +235,9 @@ def run_bench(args: argparse.Namespace) -> int:
 
 class BenchReport:
     def __init__(self, args: argparse.Namespace, device: torch.device, matmul: float, figures: list[ModelFigures],
-                 reference: ModelFigures | None):
-        self.args, self.device, self.matmul, self.figures, self.reference = args, device, matmul, figures, reference
+                 references: dict[str, ModelFigures]):
+        """``references``: CTR-GCN's code at each precision (empty without it)."""
+        self.args, self.device, self.matmul, self.figures, self.references = args, device, matmul, figures, references
         self.batch = max(args.batch)  # the batch that ratios and achieved FLOP/s are stated at
 
     def header(self) -> str:
@@ -237,17 +260,21 @@ class BenchReport:
 
     def columns(self) -> list[str]:
         args = self.args
-        columns = ["config", "model", "params", "GMACs"]
+        columns = ["config", "model"] + (["precision"] if self.precisions_shown else []) + ["params", "GMACs"]
         columns += [f"infer/s b{b}" for b in args.batch]
         columns += [f"compiled/s b{b}" for b in args.batch] if args.compile else []
         columns += [f"onnxruntime/s b{b}" for b in args.batch] if args.onnx else []
         columns += [f"train/s b{args.train_batch}"] if args.train_batch else []
         columns += [f"peak MB infer b{self.batch}"] + (["peak MB train"] if args.train_batch else [])
         columns += [f"% matmul b{self.batch}"]
-        if self.reference:
+        if self.references:
             columns += [f"in turns/s b{self.batch}", f"x CTR-GCN infer b{self.batch}", "x CTR-GCN paired"]
             columns += ["x CTR-GCN train"] if args.train_batch else []
         return columns
+
+    @property
+    def precisions_shown(self) -> bool:
+        return self.args.precision != ["fp32"]
 
     def achieved(self, figures: ModelFigures) -> float | None:
         """Achieved FLOP/s at the stated batch as a fraction of the matmul's."""
@@ -257,17 +284,18 @@ class BenchReport:
         args = self.args
         rows = []
         for f in self.figures:
-            row = [f.config, f.model, f"{f.parameters / 1e6:.3f}M", _text(f.macs and f.macs / 1e9, "{:.3f}")]
+            row = [f.config, f.model] + ([f.precision] if self.precisions_shown else [])
+            row += [f"{f.parameters / 1e6:.3f}M", _text(f.macs and f.macs / 1e9, "{:.3f}")]
             row += [f"{f.inference[b]:.1f}" for b in args.batch]
-            row += [f"{f.compiled[b]:.1f}" for b in args.batch] if args.compile else []
-            row += [f"{f.onnxruntime[b]:.1f}" for b in args.batch] if args.onnx else []
+            row += [_text(f.compiled.get(b), "{:.1f}") for b in args.batch] if args.compile else []
+            row += [_text(f.onnxruntime.get(b), "{:.1f}") for b in args.batch] if args.onnx else []
             row += [_text(f.training, "{:.1f}")] if args.train_batch else []
             row += [_text(f.inference_peak and f.inference_peak / 2**20, "{:.0f}")]
             row += [_text(f.training_peak and f.training_peak / 2**20, "{:.0f}")] if args.train_batch else []
             achieved = self.achieved(f)
             row += [_text(achieved and 100 * achieved, "{:.1f}%")]
-            if self.reference:
-                ref = self.reference
+            if self.references:
+                ref = self.references[f.precision]
                 row += [f"{f.round_robin:.1f}", f"{f.round_robin / ref.round_robin:.2f}", f"{f.paired_ratio:.2f}"]
                 row += [_text(f.training and f.training / ref.training, "{:.2f}")] if args.train_batch else []
             rows.append(row)
@@ -283,6 +311,7 @@ class BenchReport:
             "recipe": args.recipe,
             "input": "dataset-sized" if args.dataset_sized else "ntu-sized",
             "repeats": args.repeats,
+            "precisions": args.precision,
             "allocator": self.allocator(),
             "matmul_flops": self.matmul,
             "models": [{**asdict(f), "matmul_fraction": self.achieved(f)} for f in self.figures],

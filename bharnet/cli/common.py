@@ -1,4 +1,5 @@
-"""What the command modules share: the --set option, config-built models, plain and Markdown tables."""
+"""What the command modules share: the --set and --precision options, config-built models, plain and Markdown
+tables."""
 
 from __future__ import annotations
 
@@ -14,11 +15,23 @@ from bharnet.data.store import DatasetFile
 from bharnet.engine.inputs import check_pipeline, input_spec
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec, build_model
+from bharnet.runtime import PRECISIONS
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
+
+
+def add_precision_argument(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """``--precision``: what inference runs at (bharnet.runtime.inference_precision)."""
+    if many:
+        parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32"],
+                            help="inference precisions, each model timed at each (default fp32; bf16: "
+                            "convolutions and matmuls in bfloat16, training stays fp32)")
+    else:
+        parser.add_argument("--precision", choices=PRECISIONS, help="run the model at this precision (default: "
+                            "fp32 on a CPU, as trained on CUDA; bf16 is faster on CPUs with AVX512-BF16 or AMX)")
 
 
 def config_for_checkpoint(path: str, overrides: list[str], recipe: str, checkpoint: str | Path) -> ExperimentConfig:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bharnet.cli.common import add_config_arguments, config_for_checkpoint, format_table
+from bharnet.cli.common import add_config_arguments, add_precision_argument, config_for_checkpoint, format_table
 from bharnet.config import load_config
 from bharnet.data.corruptions import DEFAULT_LEVELS
 
@@ -45,6 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _config_arguments(p)
     p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint (.safetensors, .json or stem)")
     p.add_argument("--out", type=Path, help="output folder (default: <run folder>/eval-<checkpoint name>)")
+    add_precision_argument(p)
     p.set_defaults(run=run_eval)
 
     p = commands.add_parser(
@@ -113,6 +114,7 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
         p.add_argument("--" + kind.replace("_", "-"), type=_numbers, default=DEFAULT_LEVELS[kind],
                        help=f"levels (default {default}; an empty string leaves the panel out)")
     p.add_argument("--out", type=Path, default=Path("runs/robustness"), help="output folder (default %(default)s)")
+    add_precision_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run_robustness)
 
@@ -132,7 +134,7 @@ def run_robustness(args: argparse.Namespace) -> int:
     levels: dict | None = None
     for index, (path, checkpoint) in enumerate(zip(args.configs, args.checkpoint, strict=True)):
         config = config_for_checkpoint(path, args.overrides, args.recipe, checkpoint)
-        experiment = Experiment(config)
+        experiment = Experiment(config, precision=args.precision)
         load_checkpoint(checkpoint, experiment.model, device=experiment.device)
         if levels is None:  # a dataset without hands cannot lose them: that panel is left out
             has_hands = experiment.test_set.split.has_hands
@@ -169,7 +171,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from bharnet.engine.experiment import Experiment, predict_splits
 
     config = config_for_checkpoint(args.config, args.overrides, args.recipe, args.checkpoint)
-    experiment = Experiment(config)
+    experiment = Experiment(config, precision=args.precision)
     state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
     stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint
     out = args.out or stem.parent.parent / f"eval-{stem.name}"

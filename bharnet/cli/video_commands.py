@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+from bharnet.runtime import PRECISIONS
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
@@ -54,6 +56,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="run the model in PyTorch (default) or in onnxruntime on the CPU (needs bharnet[onnx]); "
                    "with onnx, CHECKPOINT may be a file written by bharnet export")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="the torch backend's precision (default fp32; bf16 is faster on CPUs with AVX512-BF16 "
+                   "or AMX, docs/performance.md)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(run=run_predict)
 
@@ -94,7 +99,7 @@ def run_extract(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from bharnet.video.predict import Predictor
 
-    predictor = Predictor(args.checkpoint, args.device, args.top_k, args.backend)
+    predictor = Predictor(args.checkpoint, args.device, args.top_k, args.backend, args.precision)
     window = args.window or predictor.window
     stride = args.stride or max(1, window // 2)
     if args.input.endswith(".bhd"):

@@ -18,6 +18,7 @@ from bharnet.engine.inputs import check_pipeline, dataset_input_spec
 from bharnet.engine.metrics import summarize
 from bharnet.errors import ConfigError
 from bharnet.models import BodyHandLoss, build_model
+from bharnet.runtime import inference_precision
 
 
 @dataclasses.dataclass
@@ -54,8 +55,12 @@ def class_subset(config: ExperimentConfig, classes: list[str]) -> list[int]:
 class Experiment:
     """Datasets, model and loss built from a config, with every check done before any training starts."""
 
-    def __init__(self, config: ExperimentConfig, group: distributed.ProcessGroup | None = None):
+    def __init__(self, config: ExperimentConfig, group: distributed.ProcessGroup | None = None,
+                 precision: str | None = None):
+        """``precision``: what predictions run at (``fp32`` or ``bf16``, bharnet.runtime.inference_precision);
+        by default as training runs (``train.amp`` on CUDA, fp32 on a CPU)."""
         self.config = config
+        self.precision = precision
         self.group = group or distributed.ProcessGroup()
         self.device = distributed.resolve_device(config.train.device, self.group)
         check_pipeline(config.model, config.data.pipeline)
@@ -122,6 +127,9 @@ class Experiment:
         enabled = self.config.train.amp and self.device.type == "cuda"
         return torch.autocast(self.device.type, enabled=enabled)
 
+    def prediction_precision(self):
+        return self.autocast() if self.precision is None else inference_precision(self.device, self.precision)
+
     def predict(self, dataset: BodyHandDataset, model: torch.nn.Module | None = None,
                 progress: bool = False, desc: str = "eval") -> Predictions:
         """Scores of every head on ``dataset``; under DDP each rank scores a shard, rank order restored."""
@@ -133,7 +141,7 @@ class Experiment:
         labels = []
         bar = tqdm(total=len(shard), desc=desc, unit="sample", leave=False,
                    disable=not (progress and self.group.is_main))
-        with torch.no_grad(), self.autocast():
+        with torch.no_grad(), self.prediction_precision():
             for *inputs, label in self.loader(Subset(dataset, shard), self.eval_batch):
                 outputs = model(*(x.to(self.device, non_blocking=True) for x in inputs))
                 for name, value in outputs.items():

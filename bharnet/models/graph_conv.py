@@ -27,6 +27,9 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
     n, _, t, v = values.shape
     s, c, _ = mixing.shape
     values = values.view(n, s, c, t, v)
+    # under bf16 autocast the values come from a conv in bf16 while the mixing weights stay fp32: one dtype
+    # for the topology, as the ``out=`` buffers below need
+    mixing, relation = mixing.to(values.dtype), relation.to(values.dtype)
     chunk = samples_per_chunk(s, c, t, v, values.element_size())
     # a traced graph (torch.compile, torch.export for ONNX, torch.jit.trace) keeps the one-shot form: a Python
     # loop over chunks would be unrolled into it for the traced batch size alone
@@ -42,8 +45,19 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
         size = stop - start
         torch.matmul(mixing, relation[start:stop], out=topology[:size])
         torch.matmul(values[start:stop], topology[:size].view(size, s, c, v, v), out=products[:size])
-        torch.sum(products[:size], 1, out=y[start:stop])
+        sum_subsets(products[:size], out=y[start:stop])
     return y
+
+
+def sum_subsets(products: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = products.sum(1)`` over the few subsets as adds of contiguous slices: a CPU reduction over that
+    strided dimension is 2x (fp32) to 6x (bf16) slower."""
+    if products.shape[1] == 1:
+        out.copy_(products[:, 0])
+        return
+    torch.add(products[:, 0], products[:, 1], out=out)
+    for subset in range(2, products.shape[1]):
+        out.add_(products[:, subset])
 
 
 class CTRGraphConv(nn.Module):

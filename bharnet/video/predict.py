@@ -21,6 +21,7 @@ from bharnet.errors import ConfigError, DataFormatError
 from bharnet.export import FUSED, OnnxModel, export_onnx, predictor_state
 from bharnet.models import InputSpec, build_model
 from bharnet.models.inference import folded_for_inference
+from bharnet.runtime import inference_precision
 from bharnet.skeleton import body_hand_split
 
 BUNDLED = {"neat11": "neat11.safetensors"}  # checkpoints shipped inside the package
@@ -37,13 +38,17 @@ def resolve_checkpoint(name: str | Path) -> Path:
 class TorchProbabilities:
     """Fused class probabilities of a PyTorch model for a batch of (body, hands, body_mask, hand_mask)."""
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device):
+    def __init__(self, model: torch.nn.Module, device: str | torch.device, precision: str = "fp32"):
         self.device = torch.device(device)
         self.model = folded_for_inference(model).to(self.device)
+        self.precision = precision
+        inference_precision(self.device, precision)  # an unknown precision fails here, not at the first window
 
     @torch.no_grad()
     def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
-        return self.model(*(torch.from_numpy(x).to(self.device) for x in batch))["fused"].exp().cpu().numpy()
+        with inference_precision(self.device, self.precision):
+            fused = self.model(*(torch.from_numpy(x).to(self.device) for x in batch))["fused"]
+        return fused.float().exp().cpu().numpy()
 
 
 class OnnxProbabilities:
@@ -78,12 +83,15 @@ class Predictor:
     """A checkpoint with its preprocessing: ``probabilities(sample)`` for one clip, ``windows`` for a long one.
 
     ``backend``: ``torch``, or ``onnx`` (onnxruntime on the CPU). With onnx, ``checkpoint`` is a file written
-    by ``bharnet export``, or a checkpoint that is exported to a temporary file first."""
+    by ``bharnet export``, or a checkpoint that is exported to a temporary file first. ``precision``: the torch
+    backend's (``fp32`` or ``bf16``); the ONNX model runs in fp32."""
 
     def __init__(self, checkpoint: str | Path, device: str | torch.device = "cpu", top_k: int = 3,
-                 backend: str = "torch"):
+                 backend: str = "torch", precision: str = "fp32"):
         if backend not in BACKENDS:
             raise ConfigError(f"backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if backend == "onnx" and precision != "fp32":
+            raise ConfigError(f"precision {precision}: the onnx backend runs in fp32; use --backend torch")
         path = resolve_checkpoint(checkpoint)
         exported = OnnxModel(path) if path.suffix == ".onnx" else None
         if exported is not None and backend != "onnx":
@@ -101,7 +109,7 @@ class Predictor:
             model = build_model(self.config.model, spec).eval()
             load_checkpoint(path, model)
             exported = exported_copy(model, spec, state, pipeline.num_frames) if backend == "onnx" else None
-        self.run = OnnxProbabilities(exported) if exported is not None else TorchProbabilities(model, device)
+        self.run = OnnxProbabilities(exported) if exported is not None else TorchProbabilities(model, device, precision)
         self.pipeline = BodyHandPipeline(body_hand_split(self.layout), pipeline, train=False)
         self.window = pipeline.num_frames
         self.top_k = min(top_k, len(self.classes))
