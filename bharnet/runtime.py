@@ -42,7 +42,8 @@ def reuse_freed_memory() -> bool:
     return _applied
 
 
-PRECISIONS = ("fp32", "bf16")
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+PRECISIONS = tuple(PRECISION_DTYPES)
 
 
 def native_bf16(device: torch.device) -> bool:

@@ -57,7 +57,7 @@ def test_bench_times_each_model_at_each_precision_against_ctrgcn_at_the_same(tmp
     report = json.loads(out.read_text())
     rows = {(f["model"], f["precision"]): f for f in report["models"]}
     assert set(rows) == {(m, p) for m in ("body", "CTR-GCN") for p in ("fp32", "bf16")}
-    assert report["precisions"] == ["fp32", "bf16"]
+    assert report["precisions"] == ["fp32", "bf16"] and set(report["matmul_flops"]) == {"fp32", "bf16"}
     for (model, precision), figures in rows.items():
         assert min(figures["inference"].values()) > 0 and figures["round_robin"] > 0
         # training is timed once, in fp32
@@ -65,7 +65,7 @@ def test_bench_times_each_model_at_each_precision_against_ctrgcn_at_the_same(tmp
         if model == "CTR-GCN":
             assert figures["paired_ratio"] == 1.0  # paired with itself: each precision has its own reference
     table = capsys.readouterr().out
-    assert "precision" in table.splitlines()[3] and "bf16" in table
+    assert "precision" in table.splitlines()[3] and "bf16" in table and "matmul (1024^3): fp32 " in table
 
 
 def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_rotating_the_order():

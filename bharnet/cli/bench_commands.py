@@ -25,7 +25,7 @@ from bharnet.models import InputSpec
 from bharnet.models.bench import DEFAULT_REFERENCE, Bench, ReferenceCTRGCN, matmul_flops
 from bharnet.models.inference import folded_for_inference
 from bharnet.models.profile import profile_model
-from bharnet.runtime import inference_precision
+from bharnet.runtime import PRECISION_DTYPES, inference_precision
 
 REFERENCE_NAME = "CTR-GCN (reference code)"
 
@@ -37,8 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "inference samples/s (eval, inference mode) at each --batch, training samples/s (forward, loss, "
         "backward, SGD step, train mode) at --train-batch, and the peak memory of both. In the same run, with "
         "the same threads, batches and allocator setting: CTR-GCN's own model from --reference (when present) "
-        "and the FLOP/s of a plain fp32 matmul, so that every model's speed reads as a ratio to CTR-GCN's (timed "
-        "in turns with it, so that a drifting machine slows both alike) and "
+        "and the FLOP/s of a plain matmul at each --precision, so that every model's speed reads as a ratio to "
+        "CTR-GCN's at the same precision (timed in turns with it, so that a drifting machine slows both alike) and "
         "its achieved FLOP/s as a fraction of the matmul's. Speeds are the best of --repeats timed calls after "
         "one warm-up.",
     )
@@ -207,8 +207,8 @@ def machine(device: torch.device) -> dict[str, str]:
 def run_bench(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     runner = ModelBench(args, device)
-    runner.progress(f"fp32 matmul FLOP/s on {device}")
-    matmul = matmul_flops(runner.bench)
+    runner.progress(f"matmul FLOP/s on {device}")
+    matmul = {precision: matmul_flops(runner.bench, dtype=PRECISION_DTYPES[precision]) for precision in args.precision}
     models = configured_models(args.configs, args.overrides, not args.dataset_sized, args.recipe)  # read all first
     references: list[ModelFigures] = []
     if not args.no_reference and args.reference.is_dir():
@@ -234,9 +234,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 class BenchReport:
-    def __init__(self, args: argparse.Namespace, device: torch.device, matmul: float, figures: list[ModelFigures],
-                 references: dict[str, ModelFigures]):
-        """``references``: CTR-GCN's code at each precision (empty without it)."""
+    def __init__(self, args: argparse.Namespace, device: torch.device, matmul: dict[str, float],
+                 figures: list[ModelFigures], references: dict[str, ModelFigures]):
+        """``matmul``: a plain matmul's FLOP/s at each precision; ``references``: CTR-GCN's code at each
+        precision (empty without it)."""
         self.args, self.device, self.matmul, self.figures, self.references = args, device, matmul, figures, references
         self.batch = max(args.batch)  # the batch that ratios and achieved FLOP/s are stated at
 
@@ -249,7 +250,8 @@ class BenchReport:
         recipe = f", recipe {args.recipe}" if args.recipe else ""
         return (f"{described}\ndevice {self.device}, {args.threads} threads; {shape}{recipe}, {frames} frames; "
                 f"best of {args.repeats}; allocator: {self.allocator()}\n"
-                f"fp32 matmul (1024^3): {self.matmul / 1e9:.1f} GFLOP/s. Peak memory: "
+                f"matmul (1024^3): {', '.join(f'{p} {f / 1e9:.1f}' for p, f in self.matmul.items())} GFLOP/s. "
+                "Peak memory: "
                 f"{'CUDA max_memory_allocated' if self.device.type == 'cuda' else 'torch.profiler allocations'} "
                 f"above the model's own, during one call at batch {self.batch} / one training step.")
 
@@ -277,8 +279,10 @@ class BenchReport:
         return self.args.precision != ["fp32"]
 
     def achieved(self, figures: ModelFigures) -> float | None:
-        """Achieved FLOP/s at the stated batch as a fraction of the matmul's."""
-        return 2 * figures.macs * figures.inference[self.batch] / self.matmul if figures.macs else None
+        """Achieved FLOP/s at the stated batch as a fraction of the matmul's at the same precision."""
+        if not figures.macs:
+            return None
+        return 2 * figures.macs * figures.inference[self.batch] / self.matmul[figures.precision]
 
     def rows(self) -> list[list[str]]:
         args = self.args

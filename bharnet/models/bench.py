@@ -132,8 +132,8 @@ class Bench:
         return peak
 
 
-def matmul_flops(bench: Bench, size: int = 1024) -> float:
-    """FLOP/s of a plain fp32 (size x size) @ (size x size) matmul: what the machine can do at best."""
+def matmul_flops(bench: Bench, size: int = 1024, dtype: torch.dtype = torch.float32) -> float:
+    """FLOP/s of a plain (size x size) @ (size x size) matmul in ``dtype``: what the machine can do at best."""
     generator = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(size, size, generator=generator).to(bench.device) for _ in range(2))
+    a, b = (torch.randn(size, size, generator=generator).to(bench.device, dtype) for _ in range(2))
     return 2 * size**3 / bench.best_seconds(lambda: a @ b)
