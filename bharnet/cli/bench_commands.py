@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -83,10 +84,10 @@ class ModelFigures:
     compiled: dict[int, float] = field(default_factory=dict)
     onnxruntime: dict[int, float] = field(default_factory=dict)
     training: float | None = None
-    round_robin: float | None = None  # inference samples/s at the largest batch, timed in turns with the others
+    round_robin: dict[int, float] = field(default_factory=dict)  # inference samples/s, timed in turns with the others
     # the median over those rounds of CTR-GCN's time over this model's in the same round: each ratio pairs two
     # calls made seconds apart, so it does not pair one model's luckiest round with another's ordinary one
-    paired_ratio: float | None = None
+    paired_ratio: dict[int, float] = field(default_factory=dict)
     inference_peak: int | None = None  # at the largest inference batch
     training_peak: int | None = None
 
@@ -97,18 +98,20 @@ class ModelBench:
     def __init__(self, args: argparse.Namespace, device: torch.device):
         self.args, self.device = args, device
         self.bench = Bench(device, args.threads, args.repeats)
-        self.calls: list[tuple[ModelFigures, Callable[[], None]]] = []  # inference at the largest batch
+        self.calls: list[tuple[ModelFigures, dict[int, Callable[[], None]]]] = []  # inference at each batch
 
     def round_robin(self, references: dict[str, ModelFigures]) -> None:
-        """Every model's inference at the largest batch again, at every precision, timed in turns (4 x
-        --repeats rounds); each is paired with CTR-GCN's code at the same precision."""
-        self.progress(f"all models in turns, batch {max(self.args.batch)}")
-        rounds = self.bench.rounds_in_turns([call for _, call in self.calls], 4 * self.args.repeats)
-        timed = {id(f): r for (f, _), r in zip(self.calls, rounds, strict=True)}
-        for (figures, _), seconds in zip(self.calls, rounds, strict=True):
-            reference_rounds = timed[id(references[figures.precision])]
-            figures.round_robin = max(self.args.batch) / min(seconds)
-            figures.paired_ratio = statistics.median(r / s for r, s in zip(reference_rounds, seconds, strict=True))
+        """Every model's inference at each batch again, at every precision, timed in turns (4 x --repeats
+        rounds per batch); each is paired with CTR-GCN's code at the same precision and batch."""
+        for batch in self.args.batch:
+            self.progress(f"all models in turns, batch {batch}")
+            rounds = self.bench.rounds_in_turns([calls[batch] for _, calls in self.calls], 4 * self.args.repeats)
+            timed = {id(f): r for (f, _), r in zip(self.calls, rounds, strict=True)}
+            for (figures, _), seconds in zip(self.calls, rounds, strict=True):
+                reference_rounds = timed[id(references[figures.precision])]
+                figures.round_robin[batch] = batch / min(seconds)
+                figures.paired_ratio[batch] = statistics.median(
+                    r / s for r, s in zip(reference_rounds, seconds, strict=True))
 
     def progress(self, text: str) -> None:
         if not self.args.quiet:
@@ -134,12 +137,12 @@ class ModelBench:
         for precision in args.precision:
             figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames, precision)
             run = self._at_precision(inference, precision)
+            calls = {batch: partial(self._infer, run, self.inputs(spec, batch, frames)) for batch in args.batch}
             for batch in args.batch:
                 self.progress(f"{config}: inference, {precision}, batch {batch}")
-                figures.inference[batch] = self.bench.inference(run, self.inputs(spec, batch, frames))
-            largest = self.inputs(spec, max(args.batch), frames)
-            figures.inference_peak = self.bench.peak_bytes(lambda run=run, largest=largest: self._infer(run, largest))
-            self.calls.append((figures, lambda run=run, largest=largest: self._infer(run, largest)))
+                figures.inference[batch] = batch / self.bench.best_seconds(calls[batch])
+            figures.inference_peak = self.bench.peak_bytes(calls[max(args.batch)])
+            self.calls.append((figures, calls))
             rows.append(figures)
         figures = next((f for f in rows if f.precision == "fp32"), None)
         if figures is None:  # compiled, onnxruntime and training figures belong to the fp32 row
@@ -270,7 +273,8 @@ class BenchReport:
         columns += [f"peak MB infer b{self.batch}"] + (["peak MB train"] if args.train_batch else [])
         columns += [f"% matmul b{self.batch}"]
         if self.references:
-            columns += [f"in turns/s b{self.batch}", f"x CTR-GCN infer b{self.batch}", "x CTR-GCN paired"]
+            for b in args.batch:
+                columns += [f"in turns/s b{b}", f"x CTR-GCN infer b{b}", f"x CTR-GCN paired b{b}"]
             columns += ["x CTR-GCN train"] if args.train_batch else []
         return columns
 
@@ -300,7 +304,9 @@ class BenchReport:
             row += [_text(achieved and 100 * achieved, "{:.1f}%")]
             if self.references:
                 ref = self.references[f.precision]
-                row += [f"{f.round_robin:.1f}", f"{f.round_robin / ref.round_robin:.2f}", f"{f.paired_ratio:.2f}"]
+                for b in args.batch:
+                    row += [f"{f.round_robin[b]:.1f}", f"{f.round_robin[b] / ref.round_robin[b]:.2f}",
+                            f"{f.paired_ratio[b]:.2f}"]
                 row += [_text(f.training and f.training / ref.training, "{:.2f}")] if args.train_batch else []
             rows.append(row)
         return rows
