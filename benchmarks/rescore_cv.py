@@ -49,7 +49,8 @@ def main() -> None:
             shutil.copyfile(checkpoint.with_suffix(suffix), run / "checkpoints" / f"last{suffix}")
         save_scores(run / "scores.safetensors", predictions, experiment)
         write_report(run / "test", predictions["test"], experiment, state.get("history"))
-        result = run_result(config, state["epoch"], metrics, rescored_from=str(fold))
+        result = run_result(config, state["epoch"], metrics, rescored_from=str(fold),
+                            precision=args.precision or "as trained")
         atomic_write_text(run / "result.json", json.dumps(result, indent=1))
         held_out = [g.removeprefix("group/") for g in config.data.test_split.split("+")]
         results.append(fold_result(number, held_out, metrics))

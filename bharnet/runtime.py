@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import platform
 import sys
 import warnings
 
@@ -46,24 +47,34 @@ PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 PRECISIONS = tuple(PRECISION_DTYPES)
 
 
-def native_bf16(device: torch.device) -> bool:
-    """Whether ``device`` does bfloat16 arithmetic in hardware (a CPU with AVX512-BF16 or AMX, a GPU from
-    Ampere on); elsewhere oneDNN and CUDA emulate it, correctly but slowly."""
+def native_bf16(device: torch.device) -> bool | None:
+    """Whether ``device`` does bfloat16 arithmetic in hardware (an x86 CPU with AVX512-BF16 or AMX, a GPU from
+    Ampere on); None where this torch or this kind of CPU cannot tell."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    return device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+        major, _ = torch.cuda.get_device_capability(device)
+        return major >= 8
+    if device.type != "cpu" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if not all(probes):  # private probes of recent torch releases
+        return None
+    return any(probe() for probe in probes)
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
 
 
 def inference_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The context that runs a model's inference at ``precision``: ``fp32`` as trained, or ``bf16``
-    (autocast: convolutions and matmuls in bfloat16, which halves the memory they stream and doubles the
-    arithmetic rate of CPUs and GPUs that have it; softmax-like reductions stay in fp32). Warns where
-    ``device`` would only emulate bfloat16."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    """A reusable context that runs a model's inference at ``precision``: ``fp32`` as trained, or ``bf16``
+    (autocast: convolutions and matmuls in bfloat16, which halves the memory they stream and multiplies the
+    arithmetic rate of hardware that has it; the classifier heads hand fp32 logits to the fusion). Warns where
+    ``device`` would only emulate bfloat16, slower than fp32."""
+    check_precision(precision)
     if precision == "fp32":
         return contextlib.nullcontext()
-    if not native_bf16(device):
-        warnings.warn(f"{device}: no native bfloat16 arithmetic here (a CPU needs AVX512-BF16 or AMX); "
-                      "--precision bf16 runs, but likely slower than fp32", stacklevel=2)
+    if native_bf16(device) is False:
+        warnings.warn(f"{device}: no native bfloat16 arithmetic here (an x86 CPU needs AVX512-BF16 or AMX, a GPU "
+                      "compute capability 8.0); bf16 runs, but likely slower than fp32", stacklevel=2)
     return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -68,8 +68,18 @@ def test_bench_times_each_model_at_each_precision_against_ctrgcn_at_the_same(tmp
         if model == "CTR-GCN":
             # paired with itself: each precision has its own reference
             assert set(figures["paired_ratio"].values()) == {1.0}
-    table = capsys.readouterr().out
-    assert "precision" in table.splitlines()[3] and "bf16" in table and "matmul (1024^3): fp32 " in table
+    lines = capsys.readouterr().out.splitlines()
+    assert "matmul (1024^3): fp32 " in lines[2] and "precision" in lines[3]
+    assert sum(line.split()[2] == "bf16" for line in lines[5:] if line.startswith("ntu60")) == 1
+
+
+def test_bench_at_bf16_alone_and_with_a_repeated_precision(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", *TINY, "--no-reference", "--precision", "bf16", "bf16",
+                 "--json", str(out)]) == 0
+    (figures,) = json.loads(out.read_text())["models"]  # one row: a repeated precision counts once
+    assert figures["precision"] == "bf16" and min(figures["inference"].values()) > 0
+    assert figures["training"] is None  # training is timed in fp32 only
 
 
 def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_rotating_the_order():

@@ -75,6 +75,11 @@ def test_train_then_eval_writes_every_artifact(signs, tmp_path, capsys):
     assert metrics["fused"]["top1"] == pytest.approx(result["test_top1"])
     for picture in ("confusion.png", "per_class.png", "learning_curves.png"):
         assert (out / picture).stat().st_size > 5000
+    # at bf16, into its own folder beside the run's fp32 results, scoring as fp32 does on the 90 test clips
+    assert main(["eval", str(config), "--checkpoint", str(run / "checkpoints" / "last"), "--quiet",
+                 "--precision", "bf16"]) == 0
+    bf16 = json.loads((run / "eval-last-bf16" / "metrics.json").read_text())
+    assert bf16["fused"]["top1"] == pytest.approx(result["test_top1"], abs=2 / 90)
     meta, splits = load_scores(out / "scores.safetensors")
     assert set(splits) == {"val", "test"} and meta["classes"] == ["hello", "thanks", "iloveyou"]
     assert splits["test"]["heads/fused"].shape == (90, 3)

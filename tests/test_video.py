@@ -201,14 +201,17 @@ def test_predict_on_a_folder_of_frames(videos, tmp_path, capsys, cv2):
 
 
 def test_bf16_predictions_match_fp32_on_real_clips(converted):
-    """The bundled model on 40 real neat11 clips: bf16 picks the same sign as fp32, probabilities within 0.03."""
+    """The bundled model on 40 real neat11 clips: bf16 picks the same sign as fp32 (where fp32 is not near a tie),
+    probabilities within 0.03."""
     from bharnet.video.predict import Predictor
 
     file = DatasetFile(converted("neat")[0])
     clips = [file[index] for index in range(0, len(file), max(1, len(file) // 40))]
     fp32 = Predictor("neat11").probabilities(clips)
     bf16 = Predictor("neat11", precision="bf16").probabilities(clips)
-    assert (fp32.argmax(1) == bf16.argmax(1)).all()
+    top2 = np.sort(fp32, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.05  # a near tie may flip on another CPU's rounding
+    assert clear.sum() >= 30 and (fp32.argmax(1) == bf16.argmax(1))[clear].all()
     assert np.abs(fp32 - bf16).max() < 0.03
 
 

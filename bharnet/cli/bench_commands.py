@@ -146,6 +146,9 @@ class ModelBench:
             rows.append(figures)
         figures = next((f for f in rows if f.precision == "fp32"), None)
         if figures is None:  # compiled, onnxruntime and training figures belong to the fp32 row
+            if args.compile or args.onnx or args.train_batch:
+                self.progress(f"{config}: training, --compile and --onnx are timed in fp32 only: add fp32 to "
+                              "--precision for them")
             return rows
         if args.compile:
             self.progress(f"{config}: torch.compile (compiling takes a while)")
@@ -162,8 +165,10 @@ class ModelBench:
         return rows
 
     def _at_precision(self, model: nn.Module, precision: str) -> Callable[..., object]:
+        context = inference_precision(self.device, precision)
+
         def run(*inputs: torch.Tensor) -> object:
-            with inference_precision(self.device, precision):
+            with context:
                 return model(*inputs)
 
         return run
@@ -209,6 +214,7 @@ def machine(device: torch.device) -> dict[str, str]:
 
 def run_bench(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
+    args.precision = list(dict.fromkeys(args.precision))  # each once: a row per (model, precision)
     runner = ModelBench(args, device)
     runner.progress(f"matmul FLOP/s on {device}")
     matmul = {precision: matmul_flops(runner.bench, dtype=PRECISION_DTYPES[precision]) for precision in args.precision}

@@ -23,15 +23,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
 
 
-def add_precision_argument(parser: argparse.ArgumentParser, many: bool = False) -> None:
+def add_precision_argument(parser: argparse.ArgumentParser, many: bool = False, default: str | None = None) -> None:
     """``--precision``: what inference runs at (bharnet.runtime.inference_precision)."""
     if many:
         parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32"],
                             help="inference precisions, each model timed at each (default fp32; bf16: "
-                            "convolutions and matmuls in bfloat16, training stays fp32)")
+                            "convolutions and matmuls in bfloat16; training, --compile and --onnx are timed in "
+                            "fp32, in the fp32 row)")
     else:
-        parser.add_argument("--precision", choices=PRECISIONS, help="run the model at this precision (default: "
-                            "fp32 on a CPU, as trained on CUDA; bf16 is faster on CPUs with AVX512-BF16 or AMX)")
+        usual = default or "fp32 on a CPU, as trained on CUDA"
+        parser.add_argument("--precision", choices=PRECISIONS, default=default,
+                            help=f"run the model at this precision (default {usual}; bf16 is faster on CPUs with "
+                            "AVX512-BF16 or AMX and on GPUs from Ampere on, docs/performance.md)")
 
 
 def config_for_checkpoint(path: str, overrides: list[str], recipe: str, checkpoint: str | Path) -> ExperimentConfig:

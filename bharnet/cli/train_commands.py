@@ -44,7 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _config_arguments(p)
     p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint (.safetensors, .json or stem)")
-    p.add_argument("--out", type=Path, help="output folder (default: <run folder>/eval-<checkpoint name>)")
+    p.add_argument("--out", type=Path, help="output folder (default: <run folder>/eval-<checkpoint name>, with "
+                   "-bf16 appended under --precision bf16)")
     add_precision_argument(p)
     p.set_defaults(run=run_eval)
 
@@ -174,7 +175,8 @@ def run_eval(args: argparse.Namespace) -> int:
     experiment = Experiment(config, precision=args.precision)
     state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
     stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint
-    out = args.out or stem.parent.parent / f"eval-{stem.name}"
+    suffix = f"-{args.precision}" if args.precision not in (None, "fp32") else ""  # fp32 results stay beside it
+    out = args.out or stem.parent.parent / f"eval-{stem.name}{suffix}"
     predictions = predict_splits(experiment, experiment.model, not args.quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_scores(out / "scores.safetensors", predictions, experiment)

@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from bharnet.runtime import PRECISIONS
+from bharnet.cli.common import add_precision_argument
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -56,9 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="run the model in PyTorch (default) or in onnxruntime on the CPU (needs bharnet[onnx]); "
                    "with onnx, CHECKPOINT may be a file written by bharnet export")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="the torch backend's precision (default fp32; bf16 is faster on CPUs with AVX512-BF16 "
-                   "or AMX, docs/performance.md)")
+    add_precision_argument(p, default="fp32")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(run=run_predict)
 

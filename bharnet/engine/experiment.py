@@ -18,7 +18,7 @@ from bharnet.engine.inputs import check_pipeline, dataset_input_spec
 from bharnet.engine.metrics import summarize
 from bharnet.errors import ConfigError
 from bharnet.models import BodyHandLoss, build_model
-from bharnet.runtime import inference_precision
+from bharnet.runtime import check_precision, inference_precision
 
 
 @dataclasses.dataclass
@@ -59,6 +59,8 @@ class Experiment:
                  precision: str | None = None):
         """``precision``: what predictions run at (``fp32`` or ``bf16``, bharnet.runtime.inference_precision);
         by default as training runs (``train.amp`` on CUDA, fp32 on a CPU)."""
+        if precision is not None:
+            check_precision(precision)
         self.config = config
         self.precision = precision
         self.group = group or distributed.ProcessGroup()

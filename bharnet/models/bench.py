@@ -1,5 +1,5 @@
 """Speed and memory of models on one input (``bharnet bench``): inference and training throughput, peak memory,
-and a plain fp32 matmul's FLOP/s as the machine's yardstick. Every model is measured by the same
+and a plain matmul's FLOP/s as the machine's yardstick. Every model is measured by the same
 :class:`Bench`, so figures from one run compare; CTR-GCN's own code joins through :class:`ReferenceCTRGCN`."""
 
 from __future__ import annotations

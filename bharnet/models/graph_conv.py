@@ -30,11 +30,11 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
     # under bf16 autocast the values come from a conv in bf16 while the mixing weights stay fp32: one dtype
     # for the topology, as the ``out=`` buffers below need
     mixing, relation = mixing.to(values.dtype), relation.to(values.dtype)
-    chunk = samples_per_chunk(s, c, t, v, values.element_size())
+    chunk = min(n, samples_per_chunk(s, c, t, v, values.element_size()))
     # a traced graph (torch.compile, torch.export for ONNX, torch.jit.trace) keeps the one-shot form: a Python
     # loop over chunks would be unrolled into it for the traced batch size alone
     traced = torch.compiler.is_compiling() or torch.jit.is_tracing()
-    if traced or torch.is_grad_enabled() or values.device.type != "cpu" or chunk >= n:
+    if traced or torch.is_grad_enabled() or values.device.type != "cpu":
         return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
     y = values.new_empty(n, c, t, v)
     # one topology and one product buffer, reused by every chunk: they stay in cache
@@ -50,11 +50,9 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
 
 
 def sum_subsets(products: torch.Tensor, out: torch.Tensor) -> None:
-    """``out = products.sum(1)`` over the few subsets as adds of contiguous slices: a CPU reduction over that
-    strided dimension is 2x (fp32) to 6x (bf16) slower."""
-    if products.shape[1] == 1:
-        out.copy_(products[:, 0])
-        return
+    """``out = products.sum(1)`` over the (at least two) subsets as adds of contiguous slices: a CPU reduction
+    over that strided dimension is 2x (fp32) to 6x (bf16) slower. The same sum in fp32; in bf16 each add
+    rounds (a reduction rounds once)."""
     torch.add(products[:, 0], products[:, 1], out=out)
     for subset in range(2, products.shape[1]):
         out.add_(products[:, subset])
@@ -120,7 +118,8 @@ class CTRGraphConv(nn.Module):
             # small weights rather than the maps. It is built transposed ([v, u]: the query broadcast along
             # rows), so the aggregation reads it contiguously
             relation = torch.tanh(query.unsqueeze(-2) - key.unsqueeze(-1)).view(n, s, r, v * v)  # [v, u]
-            topology = self.topology.transpose(-1, -2).reshape(1, s, 1, v * v).expand(n, s, 1, v * v)
+            # in the relation's dtype: an fp32 A would promote the whole concatenation out of bf16
+            topology = self.topology.to(relation.dtype).transpose(-1, -2).reshape(1, s, 1, v * v).expand(n, s, 1, v * v)
             relation = torch.cat([relation, topology, relation.new_ones(n, s, 1, v * v)], dim=2)
             mixing = torch.cat([self.alpha * self.refine_weight, self.refine_weight.new_ones(s, c, 1),
                                 self.alpha * self.refine_bias], dim=2)

@@ -67,5 +67,6 @@ class ClassifierHead(nn.Module):
         nn.init.zeros_(self.fc.bias)
 
     def forward(self, pooled: torch.Tensor, batch: int, mask: torch.Tensor) -> torch.Tensor:
-        """``mask``: the instances' frame masks (N*I, T)."""
-        return self.fc(self.dropout(instance_mean(pooled, batch, seen(mask))))
+        """``mask``: the instances' frame masks (N*I, T). Logits in fp32 whatever autocast computed them in:
+        CPU autocast would run the fusion's log-softmax in bfloat16."""
+        return self.fc(self.dropout(instance_mean(pooled, batch, seen(mask)))).float()

@@ -21,7 +21,7 @@ from bharnet.errors import ConfigError, DataFormatError
 from bharnet.export import FUSED, OnnxModel, export_onnx, predictor_state
 from bharnet.models import InputSpec, build_model
 from bharnet.models.inference import folded_for_inference
-from bharnet.runtime import inference_precision
+from bharnet.runtime import check_precision, inference_precision
 from bharnet.skeleton import body_hand_split
 
 BUNDLED = {"neat11": "neat11.safetensors"}  # checkpoints shipped inside the package
@@ -41,14 +41,13 @@ class TorchProbabilities:
     def __init__(self, model: torch.nn.Module, device: str | torch.device, precision: str = "fp32"):
         self.device = torch.device(device)
         self.model = folded_for_inference(model).to(self.device)
-        self.precision = precision
-        inference_precision(self.device, precision)  # an unknown precision fails here, not at the first window
+        self.precision = inference_precision(self.device, precision)
 
     @torch.no_grad()
     def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
-        with inference_precision(self.device, self.precision):
+        with self.precision:
             fused = self.model(*(torch.from_numpy(x).to(self.device) for x in batch))["fused"]
-        return fused.float().exp().cpu().numpy()
+        return fused.exp().cpu().numpy()
 
 
 class OnnxProbabilities:
@@ -90,8 +89,9 @@ class Predictor:
                  backend: str = "torch", precision: str = "fp32"):
         if backend not in BACKENDS:
             raise ConfigError(f"backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        check_precision(precision)
         if backend == "onnx" and precision != "fp32":
-            raise ConfigError(f"precision {precision}: the onnx backend runs in fp32; use --backend torch")
+            raise ConfigError(f"precision {precision!r}: the onnx backend runs in fp32; use --backend torch")
         path = resolve_checkpoint(checkpoint)
         exported = OnnxModel(path) if path.suffix == ".onnx" else None
         if exported is not None and backend != "onnx":
