@@ -82,6 +82,16 @@ def test_bench_at_bf16_alone_and_with_a_repeated_precision(tmp_path, capsys):
     assert figures["training"] is None  # training is timed in fp32 only
 
 
+def test_bench_with_one_person_of_two_gives_ctrgcn_and_ours_the_same_absent_person(tmp_path, reference, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", *TINY, "--persons-seen", "1", "--train-batch", "0",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["persons_seen"] == 1 and len(report["models"]) == 2
+    assert "only the first 1 person(s) of each sample there" in capsys.readouterr().out
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", "--persons-seen", "0", "--quiet"]) == 2
+
+
 def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_rotating_the_order():
     calls = []
     steps = [lambda name=name: calls.append(name) for name in "abc"]

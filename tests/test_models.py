@@ -14,6 +14,7 @@ from bharnet.models import BodyHandLoss, InputSpec, LossConfig, ModelConfig, bui
 from bharnet.models.attention import Route
 from bharnet.models.bharnet import PassThrough
 from bharnet.models.fusion import noisy_or_log_probs, noisy_or_probs
+from bharnet.models.graph_conv import CTRGraphConv
 from bharnet.models.losses import balanced_class_weights
 from bharnet.models.pooling import PoolingAttention
 from bharnet.models.reliability import Presence
@@ -414,6 +415,39 @@ def test_bf16_on_a_device_without_it_warns_and_still_runs(monkeypatch):
         context = runtime.inference_precision(torch.device("cpu"), "bf16")
     with context:
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(("variant", "pooling", "fusion"), MODELS + [("P", "gap", "mixture")])
+def test_instances_seen_in_no_frame_are_skipped_in_inference_with_the_same_prediction(variant, pooling, fusion):
+    """A second person who is not there and a hand never found are not computed without gradients, and every
+    head says what it says when they are (with gradients every row runs)."""
+    spec = spec_for("ntu25_hands67", "instances", variant)
+    model = build_model(tiny(variant, pooling, fusion), spec).eval()
+    # person 2 absent from every clip, with their two hands
+    body, hands, body_mask, hand_mask = spec.example(3, 12, torch.Generator().manual_seed(7), persons_seen=1)
+    per_person = spec.hand_instances // spec.persons  # two hands, or one 42-joint instance (unified)
+    assert not body[..., 1].any() and not hands[..., per_person:].any() and hand_mask[..., :per_person].all()
+    hand_mask[0, :, 1] = 0  # and person 1's second hand in clip 0
+    hand_mask[1] = 0  # clip 1 without any hand
+    hands = hands * hand_mask[:, None, :, None]
+    inputs = (body, hands, body_mask, hand_mask)
+    rows: list[int] = []
+    first_blocks = [m for m in model.modules() if isinstance(m, CTRGraphConv)]
+    hooks = [m.register_forward_hook(lambda module, args, output: rows.append(args[0].shape[0]))
+             for m in first_blocks]
+    try:
+        with torch.enable_grad():
+            expected = model(*inputs)
+        every_row = sum(rows)
+        rows.clear()
+        with torch.no_grad():
+            got = model(*inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert sum(rows) < every_row * 0.6  # about half the rows: one person of two, at most two hands of four
+    for head, value in expected.items():
+        assert torch.allclose(got[head], value.detach(), atol=1e-4), head
 
 
 def test_an_unknown_precision_is_refused():

@@ -9,6 +9,7 @@ from torch import nn
 
 from bharnet.errors import ConfigError
 from bharnet.models.graph_conv import CTRGraphConv
+from bharnet.models.masks import instances_first, on_seen_instances
 from bharnet.models.temporal import TEMPORAL_KINDS, MultiScaleTemporalConv
 from bharnet.skeleton import Layout, adjacency
 
@@ -146,4 +147,5 @@ class StreamBackbone(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (N, C, T, V, I), mask (N, T, I) of seen instance frames."""
-        return self.blocks(self.data_norm(x, mask))
+        cube = self.data_norm(x, mask)
+        return on_seen_instances(self.blocks, cube, instances_first(mask)) if len(self.blocks) else cube

@@ -26,7 +26,7 @@ from bharnet.models.attention import Route, StreamExchange
 from bharnet.models.backbone import BackboneConfig, StreamBackbone
 from bharnet.models.config import ModelConfig
 from bharnet.models.fusion import fuse
-from bharnet.models.masks import masked_average, presence_from_values
+from bharnet.models.masks import masked_average, on_seen_instances, presence_from_values
 from bharnet.models.pooling import AveragePooling, ClassifierHead, PoolingAttention
 from bharnet.models.reliability import HandReliability, Presence, hand_fraction, presence_of
 from bharnet.skeleton import Layout
@@ -119,14 +119,17 @@ class BHaRNet(nn.Module):
         b, h = self.body.trunk(body, body_mask), self.hand.trunk(hands, hand_mask)
         logits: dict[str, torch.Tensor] = {}
         if self.expertized:
-            logits["body_expert"] = self.body_expert_head(masked_average(self.body.expert(b), presence.body), n,
+            body_expert = on_seen_instances(self.body.expert, b, presence.body)
+            hand_expert = on_seen_instances(self.hand.expert, h, presence.hands)
+            logits["body_expert"] = self.body_expert_head(masked_average(body_expert, presence.body), n,
                                                           presence.body)
-            logits["hand_expert"] = self.hand_expert_head(masked_average(self.hand.expert(h), presence.hands), n,
+            logits["hand_expert"] = self.hand_expert_head(masked_average(hand_expert, presence.hands), n,
                                                           presence.hands)
         for body_segment, hand_segment, exchange in zip(
             self.body.segments, self.hand.segments, self.exchanges, strict=True
         ):
-            b, h = exchange(body_segment(b), hand_segment(h), presence)
+            b, h = on_seen_instances(body_segment, b, presence.body), on_seen_instances(hand_segment, h, presence.hands)
+            b, h = exchange(b, h, presence)
         pooled_body, pooled_hands = self.pool(b, h, presence)
         logits["body"] = self.body_head(pooled_body, n, presence.body)
         logits["hand"] = self.hand_head(pooled_hands, n, presence.hands)

@@ -30,15 +30,22 @@ class InputSpec:
     num_classes: int
     has_hands: bool
 
-    def example(self, batch: int = 2, frames: int = 64, generator: torch.Generator | None = None):
-        """Random (body, hands, body_mask, hand_mask) of this shape, everything seen, for shape checks and
-        measurements."""
+    def example(self, batch: int = 2, frames: int = 64, generator: torch.Generator | None = None,
+                persons_seen: int | None = None):
+        """Random (body, hands, body_mask, hand_mask) of this shape, for shape checks and measurements:
+        everything seen, or only the first ``persons_seen`` persons and their hands (the others absent: zeros,
+        masked), as in an NTU clip of one person in a two-person input."""
         body = torch.randn(batch, self.channels, frames, self.body_layout.num_joints, self.persons,
                            generator=generator)
         joints = self.hand_layout.num_joints if self.has_hands else 0
         hands = torch.randn(batch, self.channels, frames, joints, self.hand_instances, generator=generator)
+        seen_body = torch.ones(batch, frames, self.persons)
         seen_hands = torch.full((batch, frames, self.hand_instances), float(self.has_hands))
-        return body, hands, torch.ones(batch, frames, self.persons), seen_hands
+        if persons_seen is not None:  # hands are grouped by person
+            seen_body[:, :, persons_seen:] = 0
+            seen_hands[:, :, persons_seen * (self.hand_instances // self.persons):] = 0
+            body, hands = body * seen_body[:, None, :, None], hands * seen_hands[:, None, :, None]
+        return body, hands, seen_body, seen_hands
 
 
 def build_model(config: ModelConfig, spec: InputSpec) -> nn.Module:

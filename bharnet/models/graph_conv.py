@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bharnet.models.inference import traced
+
 # On a CPU the gradient-free aggregation runs over a few samples at a time, so that the per-channel topology of
 # those samples is still in cache when the matmul after the one that built it reads it (the whole batch's maps
 # are tens of MB at NTU size). Its working set per chunk, in bytes: measured on one machine (2 cores of an AMD
@@ -31,10 +33,9 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
     # for the topology, as the ``out=`` buffers below need
     mixing, relation = mixing.to(values.dtype), relation.to(values.dtype)
     chunk = min(n, samples_per_chunk(s, c, t, v, values.element_size()))
-    # a traced graph (torch.compile, torch.export for ONNX, torch.jit.trace) keeps the one-shot form: a Python
-    # loop over chunks would be unrolled into it for the traced batch size alone
-    traced = torch.compiler.is_compiling() or torch.jit.is_tracing()
-    if traced or torch.is_grad_enabled() or values.device.type != "cpu":
+    # a traced graph keeps the one-shot form: a Python loop over chunks would be unrolled into it for the traced
+    # batch size alone
+    if traced() or torch.is_grad_enabled() or values.device.type != "cpu":
         return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
     y = values.new_empty(n, c, t, v)
     # one topology and one product buffer, reused by every chunk: they stay in cache

@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+
+def traced() -> bool:
+    """Whether the model is being traced (torch.compile, torch.export for ONNX, torch.jit.trace): inference
+    shortcuts whose shape depends on the data (chunks, skipped instances) must then stay out of the graph,
+    which would keep them for the traced input alone."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
 
 
 def folded_for_inference(model: nn.Module) -> nn.Module:

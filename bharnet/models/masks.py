@@ -7,7 +7,11 @@ averaged, attended to or normalized as if its zeros were a measurement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+
+from bharnet.models.inference import traced
 
 
 def presence_from_values(x: torch.Tensor) -> torch.Tensor:
@@ -46,6 +50,22 @@ def masked_average(cube: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def seen(mask: torch.Tensor) -> torch.Tensor:
     """(B, T) -> (B,): 1 for an instance seen in at least one frame."""
     return mask.amax(-1)
+
+
+def on_seen_instances(layer: Callable[[torch.Tensor], torch.Tensor], cube: torch.Tensor, mask: torch.Tensor
+                      ) -> torch.Tensor:
+    """``layer(cube)`` for a cube (B, C, T, V) whose rows are instances with frame masks (B, T). Without
+    gradients the rows of instances seen in no frame (a second person who is not there, a hand never found) are
+    not computed but left zero: everything after reads them through the masks, which leave them out (pooling,
+    attention keys, the classifier's instance mean), so the prediction is the same. On NTU, where most clips
+    hold one person of two and Kinect gives no hands, that is most of the arithmetic. With gradients (training
+    keeps its shapes and BatchNorm batches) or traced, every row runs."""
+    rows = seen(mask) > 0
+    if torch.is_grad_enabled() or traced() or bool(rows.all()):
+        return layer(cube)
+    index = rows.nonzero().squeeze(1)
+    computed = layer(cube.index_select(0, index))
+    return computed.new_zeros((cube.shape[0], *computed.shape[1:])).index_copy_(0, index, computed)
 
 
 def instance_mean(vectors: torch.Tensor, batch: int, present: torch.Tensor) -> torch.Tensor:
