@@ -297,8 +297,9 @@ class BenchReport:
         return self.args.precision != ["fp32"]
 
     def achieved(self, figures: ModelFigures) -> float | None:
-        """Achieved FLOP/s at the stated batch as a fraction of the matmul's at the same precision."""
-        if not figures.macs:
+        """Achieved FLOP/s at the stated batch as a fraction of the matmul's at the same precision (not with
+        --persons-seen: the MACs count every instance, and absent ones are not computed)."""
+        if not figures.macs or self.args.persons_seen is not None:
             return None
         return 2 * figures.macs * figures.inference[self.batch] / self.matmul[figures.precision]
 
