@@ -429,25 +429,26 @@ def test_instances_seen_in_no_frame_are_skipped_in_inference_with_the_same_predi
     assert not body[..., 1].any() and not hands[..., per_person:].any() and hand_mask[..., :per_person].all()
     hand_mask[0, :, 1] = 0  # and person 1's second hand in clip 0
     hand_mask[1] = 0  # clip 1 without any hand
-    hands = hands * hand_mask[:, None, :, None]
-    inputs = (body, hands, body_mask, hand_mask)
+    no_hand_at_all = torch.zeros_like(hand_mask)  # a batch in which no hand is seen anywhere
     rows: list[int] = []
-    first_blocks = [m for m in model.modules() if isinstance(m, CTRGraphConv)]
     hooks = [m.register_forward_hook(lambda module, args, output: rows.append(args[0].shape[0]))
-             for m in first_blocks]
+             for m in model.modules() if isinstance(m, CTRGraphConv)]
     try:
-        with torch.enable_grad():
-            expected = model(*inputs)
-        every_row = sum(rows)
-        rows.clear()
-        with torch.no_grad():
-            got = model(*inputs)
+        for masks in (hand_mask, no_hand_at_all):
+            inputs = (body, hands * masks[:, None, :, None], body_mask, masks)
+            rows.clear()
+            with torch.enable_grad():
+                expected = model(*inputs)
+            every_row = sum(rows)
+            rows.clear()
+            with torch.no_grad():
+                got = model(*inputs)
+            assert sum(rows) < every_row * 0.6  # about half the rows: one person of two, two hands of four or none
+            for head, value in expected.items():
+                assert torch.allclose(got[head], value.detach(), atol=1e-4), head
     finally:
         for hook in hooks:
             hook.remove()
-    assert sum(rows) < every_row * 0.6  # about half the rows: one person of two, at most two hands of four
-    for head, value in expected.items():
-        assert torch.allclose(got[head], value.detach(), atol=1e-4), head
 
 
 def test_an_unknown_precision_is_refused():

@@ -32,7 +32,7 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
     # under bf16 autocast the values come from a conv in bf16 while the mixing weights stay fp32: one dtype
     # for the topology, as the ``out=`` buffers below need
     mixing, relation = mixing.to(values.dtype), relation.to(values.dtype)
-    chunk = min(n, samples_per_chunk(s, c, t, v, values.element_size()))
+    chunk = max(1, min(n, samples_per_chunk(s, c, t, v, values.element_size())))  # an empty batch has no chunk
     # a traced graph keeps the one-shot form: a Python loop over chunks would be unrolled into it for the traced
     # batch size alone
     if traced() or torch.is_grad_enabled() or values.device.type != "cpu":

@@ -64,8 +64,10 @@ def on_seen_instances(layer: Callable[[torch.Tensor], torch.Tensor], cube: torch
     if torch.is_grad_enabled() or traced() or bool(rows.all()):
         return layer(cube)
     index = rows.nonzero().squeeze(1)
-    computed = layer(cube.index_select(0, index))
-    return computed.new_zeros((cube.shape[0], *computed.shape[1:])).index_copy_(0, index, computed)
+    # with no instance seen anywhere in the batch one row still runs, for the output's shape
+    computed = layer(cube.index_select(0, index if len(index) else index.new_zeros(1)))
+    out = computed.new_zeros((cube.shape[0], *computed.shape[1:]))
+    return out.index_copy_(0, index, computed) if len(index) else out
 
 
 def instance_mean(vectors: torch.Tensor, batch: int, present: torch.Tensor) -> torch.Tensor:
