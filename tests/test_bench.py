@@ -90,6 +90,8 @@ def test_bench_with_one_person_of_two_gives_ctrgcn_and_ours_the_same_absent_pers
     assert report["persons_seen"] == 1 and len(report["models"]) == 2
     assert "only the first 1 person(s) of each sample there" in capsys.readouterr().out
     assert main(["bench", "configs/ntu60_xsub/body.yaml", "--persons-seen", "0", "--quiet"]) == 2
+    assert main(["bench", "configs/ntu60_xsub/body.yaml", *TINY, "--persons-seen", "2", "--no-reference"]) == 2
+    assert "--persons-seen 2: the input holds 2 person(s), so nobody would be absent" in capsys.readouterr().err
 
 
 def test_rounds_in_turns_call_every_step_once_per_round_after_a_warm_up_rotating_the_order():

@@ -417,33 +417,51 @@ def test_bf16_on_a_device_without_it_warns_and_still_runs(monkeypatch):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
 
 
-@pytest.mark.parametrize(("variant", "pooling", "fusion"), MODELS + [("P", "gap", "mixture")])
-def test_instances_seen_in_no_frame_are_skipped_in_inference_with_the_same_prediction(variant, pooling, fusion):
-    """A second person who is not there and a hand never found are not computed without gradients, and every
-    head says what it says when they are (with gradients every row runs)."""
+@pytest.mark.parametrize(("variant", "pooling", "fusion", "options"),
+                         [(*m, {}) for m in MODELS] + [("P", "gap", "mixture", {}),
+                                                      ("P", "gap", "mixture", {"hand_frame_stride": 2})])
+def test_instances_seen_in_no_frame_are_skipped_in_inference_with_the_same_prediction(variant, pooling, fusion,
+                                                                                       options):
+    """A second person who is not there and a hand never found are not computed without gradients (each
+    stream's graph convs see exactly its seen instances), and every head says what it says when they are
+    (with gradients every row runs), with the attention gates live so that the masks carry the difference."""
     spec = spec_for("ntu25_hands67", "instances", variant)
-    model = build_model(tiny(variant, pooling, fusion), spec).eval()
-    # person 2 absent from every clip, with their two hands
+    model = build_model(tiny(variant, pooling, fusion, **options), spec).eval()
+    generator = torch.Generator().manual_seed(8)
+    with torch.no_grad():  # live gates and refinements, trained-looking statistics
+        for p in model.parameters():
+            if p.dim() <= 1 and (p == 0).all():
+                p.normal_(generator=generator)
+        for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            norm.running_mean.normal_(0, 0.5, generator=generator)
+            norm.running_var.uniform_(0.5, 2.0, generator=generator)
+    # person 2 absent from every clip, with their hands
     body, hands, body_mask, hand_mask = spec.example(3, 12, torch.Generator().manual_seed(7), persons_seen=1)
     per_person = spec.hand_instances // spec.persons  # two hands, or one 42-joint instance (unified)
     assert not body[..., 1].any() and not hands[..., per_person:].any() and hand_mask[..., :per_person].all()
-    hand_mask[0, :, 1] = 0  # and person 1's second hand in clip 0
+    hand_mask[0, :, per_person - 1] = 0  # and a hand of person 1 in clip 0
     hand_mask[1] = 0  # clip 1 without any hand
-    no_hand_at_all = torch.zeros_like(hand_mask)  # a batch in which no hand is seen anywhere
-    rows: list[int] = []
-    hooks = [m.register_forward_hook(lambda module, args, output: rows.append(args[0].shape[0]))
-             for m in model.modules() if isinstance(m, CTRGraphConv)]
+    hand_mask[2, ::2, 0] = 0  # a hand seen only in the frames a hand frame stride of 2 drops
+    body_mask[2] = 0  # clip 2: hands without a body
+    stride = options.get("hand_frame_stride", 1)
+    calls: list[tuple[str, int]] = []
+    hooks = [m.register_forward_hook(lambda module, args, output, name=name: calls.append((name, args[0].shape[0])))
+             for name, m in model.named_modules() if isinstance(m, CTRGraphConv)]
+
+    def seen(mask: torch.Tensor) -> int:  # instances seen in some frame, and one row when none is
+        return max(1, int((mask.amax(1) > 0).sum()))
+
     try:
-        for masks in (hand_mask, no_hand_at_all):
-            inputs = (body, hands * masks[:, None, :, None], body_mask, masks)
-            rows.clear()
+        for masks in (hand_mask, torch.zeros_like(hand_mask)):  # the second: no hand seen in the whole batch
+            inputs = (body * body_mask[:, None, :, None], hands * masks[:, None, :, None], body_mask, masks)
+            rows = {"body": seen(body_mask), "hand": seen(masks[:, ::stride])}
+            rows["backbone"] = rows["hand" if variant == "hand" else "body"]
             with torch.enable_grad():
                 expected = model(*inputs)
-            every_row = sum(rows)
-            rows.clear()
+            calls.clear()
             with torch.no_grad():
                 got = model(*inputs)
-            assert sum(rows) < every_row * 0.6  # about half the rows: one person of two, two hands of four or none
+            assert calls and all(n == rows[name.split(".")[0]] for name, n in calls), (calls, rows)
             for head, value in expected.items():
                 assert torch.allclose(got[head], value.detach(), atol=1e-4), head
     finally:

@@ -53,7 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     p.add_argument("--persons-seen", type=int, metavar="K",
                    help="only the first K persons of each sample (and their hands) are there, the others absent "
-                   "(default: all; NTU-sized input holds 2, and most NTU clips show 1)")
+                   "(default: all; NTU-sized input holds 2, and most NTU clips show 1). PyTorch inference skips "
+                   "the absent ones; --compile and --onnx compute every instance")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 16], help="inference batch sizes (default 1 16)")
     p.add_argument("--train-batch", type=int, default=16, help="training batch size (default 16; 0 skips)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls per figure, best counts (default 5)")
@@ -121,8 +122,15 @@ class ModelBench:
             print(f"bench: {text}", file=sys.stderr, flush=True)
 
     def inputs(self, spec: InputSpec, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
-        generator = torch.Generator().manual_seed(0)
-        return self.bench.inputs(spec.example(batch, frames, generator, self.args.persons_seen))
+        return self.bench.inputs(self.example(spec, batch, frames))
+
+    def example(self, spec: InputSpec, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+        """The same samples for every model: random, with only --persons-seen persons there when given."""
+        seen = self.args.persons_seen
+        if seen is not None and seen >= spec.persons:
+            raise ConfigError(f"--persons-seen {seen}: the input holds {spec.persons} person(s), so nobody would "
+                              "be absent")
+        return spec.example(batch, frames, torch.Generator().manual_seed(0), seen)
 
     def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec, frames: int
                 ) -> list[ModelFigures]:
@@ -191,8 +199,7 @@ class ModelBench:
             export_onnx(copy.deepcopy(model).cpu(), spec, path, frames=frames)
             session = OnnxModel(path, self.args.threads)
         cpu = Bench(torch.device("cpu"), self.args.threads, self.args.repeats)
-        return {batch: cpu.inference(session, spec.example(batch, frames, torch.Generator().manual_seed(0)))
-                for batch in self.args.batch}
+        return {batch: cpu.inference(session, self.example(spec, batch, frames)) for batch in self.args.batch}
 
 
 def pick_device(name: str) -> torch.device:

@@ -9,7 +9,7 @@ from torch import nn
 
 from bharnet.errors import ConfigError
 from bharnet.models.graph_conv import CTRGraphConv
-from bharnet.models.masks import instances_first, on_seen_instances
+from bharnet.models.masks import instances_first, on_seen_instances, seen_rows
 from bharnet.models.temporal import TEMPORAL_KINDS, MultiScaleTemporalConv
 from bharnet.skeleton import Layout, adjacency
 
@@ -148,4 +148,6 @@ class StreamBackbone(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (N, C, T, V, I), mask (N, T, I) of seen instance frames."""
         cube = self.data_norm(x, mask)
-        return on_seen_instances(self.blocks, cube, instances_first(mask)) if len(self.blocks) else cube
+        if not len(self.blocks):
+            return cube
+        return on_seen_instances(self.blocks, cube, seen_rows(instances_first(mask), self.training))

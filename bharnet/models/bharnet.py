@@ -26,7 +26,7 @@ from bharnet.models.attention import Route, StreamExchange
 from bharnet.models.backbone import BackboneConfig, StreamBackbone
 from bharnet.models.config import ModelConfig
 from bharnet.models.fusion import fuse
-from bharnet.models.masks import masked_average, on_seen_instances, presence_from_values
+from bharnet.models.masks import masked_average, on_seen_instances, presence_from_values, seen_rows
 from bharnet.models.pooling import AveragePooling, ClassifierHead, PoolingAttention
 from bharnet.models.reliability import HandReliability, Presence, hand_fraction, presence_of
 from bharnet.skeleton import Layout
@@ -117,10 +117,12 @@ class BHaRNet(nn.Module):
             hands, hand_mask = hands[:, :, :: self.hand_frame_stride], hand_mask[:, :: self.hand_frame_stride]
         presence = presence_of(body_mask, hand_mask, reliability)
         b, h = self.body.trunk(body, body_mask), self.hand.trunk(hands, hand_mask)
+        # in inference the blocks skip the instances seen in no frame (masks.on_seen_instances)
+        body_rows, hand_rows = seen_rows(presence.body, self.training), seen_rows(presence.hands, self.training)
         logits: dict[str, torch.Tensor] = {}
         if self.expertized:
-            body_expert = on_seen_instances(self.body.expert, b, presence.body)
-            hand_expert = on_seen_instances(self.hand.expert, h, presence.hands)
+            body_expert = on_seen_instances(self.body.expert, b, body_rows)
+            hand_expert = on_seen_instances(self.hand.expert, h, hand_rows)
             logits["body_expert"] = self.body_expert_head(masked_average(body_expert, presence.body), n,
                                                           presence.body)
             logits["hand_expert"] = self.hand_expert_head(masked_average(hand_expert, presence.hands), n,
@@ -128,7 +130,7 @@ class BHaRNet(nn.Module):
         for body_segment, hand_segment, exchange in zip(
             self.body.segments, self.hand.segments, self.exchanges, strict=True
         ):
-            b, h = on_seen_instances(body_segment, b, presence.body), on_seen_instances(hand_segment, h, presence.hands)
+            b, h = on_seen_instances(body_segment, b, body_rows), on_seen_instances(hand_segment, h, hand_rows)
             b, h = exchange(b, h, presence)
         pooled_body, pooled_hands = self.pool(b, h, presence)
         logits["body"] = self.body_head(pooled_body, n, presence.body)

@@ -52,18 +52,26 @@ def seen(mask: torch.Tensor) -> torch.Tensor:
     return mask.amax(-1)
 
 
-def on_seen_instances(layer: Callable[[torch.Tensor], torch.Tensor], cube: torch.Tensor, mask: torch.Tensor
-                      ) -> torch.Tensor:
-    """``layer(cube)`` for a cube (B, C, T, V) whose rows are instances with frame masks (B, T). Without
-    gradients the rows of instances seen in no frame (a second person who is not there, a hand never found) are
-    not computed but left zero: everything after reads them through the masks, which leave them out (pooling,
-    attention keys, the classifier's instance mean), so the prediction is the same. On NTU, where most clips
-    hold one person of two and Kinect gives no hands, that is most of the arithmetic. With gradients (training
-    keeps its shapes and BatchNorm batches) or traced, every row runs."""
-    rows = seen(mask) > 0
-    if torch.is_grad_enabled() or traced() or bool(rows.all()):
+def seen_rows(mask: torch.Tensor, training: bool) -> torch.Tensor | None:
+    """The rows of the instances seen in some frame, from frame masks (B, T), for :func:`on_seen_instances`
+    (one host sync per stream and forward); None where every row must run: in training (BatchNorm batches and
+    gradients keep their shapes), with gradients, traced, or with every instance seen."""
+    if training or torch.is_grad_enabled() or traced():
+        return None
+    index = (seen(mask) > 0).nonzero().squeeze(1)
+    return None if len(index) == mask.shape[0] else index
+
+
+def on_seen_instances(layer: Callable[[torch.Tensor], torch.Tensor], cube: torch.Tensor,
+                      index: torch.Tensor | None) -> torch.Tensor:
+    """``layer(cube)`` for a cube (B, C, T, V) whose rows are instances, computed on the rows in ``index`` only
+    (:func:`seen_rows`; None: all) and the others left zero. The rows left out are instances seen in no frame
+    (a second person who is not there, a hand never found): everything after reads them through the masks,
+    which leave them out (pooling, attention keys, the classifier's instance mean), so the prediction is the
+    same. On NTU, where most clips hold one person of two and Kinect gives no hands, that is most of the
+    arithmetic."""
+    if index is None:
         return layer(cube)
-    index = rows.nonzero().squeeze(1)
     # with no instance seen anywhere in the batch one row still runs, for the output's shape
     computed = layer(cube.index_select(0, index if len(index) else index.new_zeros(1)))
     out = computed.new_zeros((cube.shape[0], *computed.shape[1:]))
