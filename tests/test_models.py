@@ -469,6 +469,19 @@ def test_instances_seen_in_no_frame_are_skipped_in_inference_with_the_same_predi
             hook.remove()
 
 
+def test_bf16_warns_only_where_the_hardware_is_known_to_lack_it(monkeypatch):
+    import warnings
+
+    from bharnet import runtime
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fp32 never warns, nor bf16 where native or unknown (not x86)
+        runtime.inference_precision(torch.device("cpu"), "fp32")
+        monkeypatch.setattr(runtime.platform, "machine", lambda: "aarch64")
+        assert runtime.native_bf16(torch.device("cpu")) is None
+        runtime.inference_precision(torch.device("cpu"), "bf16")
+
+
 def test_an_unknown_precision_is_refused():
     from bharnet.runtime import inference_precision
 

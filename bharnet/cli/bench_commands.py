@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bharnet.cli.common import add_config_arguments, add_precision_argument, configured_models, format_table
+from bharnet.cli.common import add_config_arguments, add_precisions_argument, configured_models, format_table
 from bharnet.engine.inputs import ntu_sized_spec
 from bharnet.errors import ConfigError
 from bharnet.models import InputSpec
@@ -64,7 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reference", action="store_true", help="leave CTR-GCN out")
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd inference")
     p.add_argument("--onnx", action="store_true", help="also time onnxruntime inference on the CPU (bharnet[onnx])")
-    add_precision_argument(p, many=True)
+    add_precisions_argument(p)
     p.add_argument("--system-allocator", action="store_true",
                    help="keep glibc's default malloc settings (bharnet.runtime.reuse_freed_memory not applied)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -150,7 +150,7 @@ class ModelBench:
             figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames, precision)
             run = self._at_precision(inference, precision)
             calls = {batch: partial(self._infer, run, self.inputs(spec, batch, frames)) for batch in args.batch}
-            for batch in args.batch:
+            for batch in args.batch:  # not Bench.inference: the call goes through the precision's context
                 self.progress(f"{config}: inference, {precision}, batch {batch}")
                 figures.inference[batch] = batch / self.bench.best_seconds(calls[batch])
             figures.inference_peak = self.bench.peak_bytes(calls[max(args.batch)])
@@ -226,9 +226,11 @@ def machine(device: torch.device) -> dict[str, str]:
 def run_bench(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     args.precision = list(dict.fromkeys(args.precision))  # each once: a row per (model, precision)
+    runner = ModelBench(args, device)
     if args.persons_seen is not None and args.persons_seen < 1:
         raise ConfigError(f"--persons-seen {args.persons_seen}: at least one person must be there")
-    runner = ModelBench(args, device)
+    if args.persons_seen is not None and not args.dataset_sized:  # refused before anything is measured
+        runner.example(ntu_sized_spec(), 1, 1)
     runner.progress(f"matmul FLOP/s on {device}")
     matmul = {precision: matmul_flops(runner.bench, dtype=PRECISION_DTYPES[precision]) for precision in args.precision}
     models = configured_models(args.configs, args.overrides, not args.dataset_sized, args.recipe)  # read all first
@@ -261,7 +263,7 @@ class BenchReport:
         """``matmul``: a plain matmul's FLOP/s at each precision; ``references``: CTR-GCN's code at each
         precision (empty without it)."""
         self.args, self.device, self.matmul, self.figures, self.references = args, device, matmul, figures, references
-        self.batch = max(args.batch)  # the batch that ratios and achieved FLOP/s are stated at
+        self.batch = max(args.batch)  # the batch that achieved FLOP/s and peak memory are stated at
 
     def header(self) -> str:
         args = self.args

@@ -23,18 +23,26 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, e.g. --set optim.lr=0.05 (repeatable; YAML values)")
 
 
-def add_precision_argument(parser: argparse.ArgumentParser, many: bool = False, default: str | None = None) -> None:
-    """``--precision``: what inference runs at (bharnet.runtime.inference_precision)."""
-    if many:
-        parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32"],
-                            help="inference precisions, each model timed at each (default fp32; bf16: "
-                            "convolutions and matmuls in bfloat16; training, --compile and --onnx are timed in "
-                            "fp32, in the fp32 row)")
-    else:
-        usual = default or "fp32 on a CPU, as trained on CUDA"
-        parser.add_argument("--precision", choices=PRECISIONS, default=default,
-                            help=f"run the model at this precision (default {usual}; bf16 is faster on CPUs with "
-                            "AVX512-BF16 or AMX and on GPUs from Ampere on, docs/performance.md)")
+def add_precision_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--precision``: what inference runs at (bharnet.runtime.inference_precision); None by default means
+    as trained (fp32 on a CPU, train.amp on CUDA)."""
+    usual = default or "fp32 on a CPU, as trained on CUDA"
+    parser.add_argument("--precision", choices=PRECISIONS, default=default,
+                        help=f"run the model at this precision (default {usual}; bf16 is faster on CPUs with "
+                        "AVX512-BF16 or AMX and on GPUs from Ampere on, docs/performance.md)")
+
+
+def precision_suffix(precision: str | None) -> str:
+    """What a default output folder gets appended for a precision other than as trained, so that its results
+    sit beside the fp32 ones instead of overwriting them."""
+    return f"-{precision}" if precision not in (None, "fp32") else ""
+
+
+def add_precisions_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` for measurements: each model at each precision given."""
+    parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32"],
+                        help="inference precisions, each model timed at each (default fp32; bf16: convolutions "
+                        "and matmuls in bfloat16; training, --compile and --onnx are timed in fp32, in the fp32 row)")
 
 
 def config_for_checkpoint(path: str, overrides: list[str], recipe: str, checkpoint: str | Path) -> ExperimentConfig:

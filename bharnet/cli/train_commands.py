@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from bharnet.cli.common import add_config_arguments, add_precision_argument, config_for_checkpoint, format_table
+from bharnet.cli.common import (
+    add_config_arguments,
+    add_precision_argument,
+    config_for_checkpoint,
+    format_table,
+    precision_suffix,
+)
 from bharnet.config import load_config
 from bharnet.data.corruptions import DEFAULT_LEVELS
 
@@ -114,7 +120,8 @@ def _register_robustness(commands: argparse._SubParsersAction) -> None:
         default = ",".join(f"{v:g}" for v in DEFAULT_LEVELS[kind])
         p.add_argument("--" + kind.replace("_", "-"), type=_numbers, default=DEFAULT_LEVELS[kind],
                        help=f"levels (default {default}; an empty string leaves the panel out)")
-    p.add_argument("--out", type=Path, default=Path("runs/robustness"), help="output folder (default %(default)s)")
+    p.add_argument("--out", type=Path, help="output folder (default runs/robustness, with -bf16 appended under "
+                   "--precision bf16)")
     add_precision_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run_robustness)
@@ -144,11 +151,12 @@ def run_robustness(args: argparse.Namespace) -> int:
         name = args.labels[index] if args.labels else name if name not in models else f"{name} ({path})"
         models.update(curves(name, corrupted_accuracy(experiment, levels, progress=not args.quiet),
                              experiment.config.model.dual_stream))
-    write_robustness(args.out, levels, models, "accuracy under corruption (test split)")
+    out = args.out or Path(f"runs/robustness{precision_suffix(args.precision)}")
+    write_robustness(out, levels, models, "accuracy under corruption (test split)")
     header = ["model", *(f"{kind} {level:g}" for kind, values in levels.items() for level in values)]
     rows = [[name, *(f"{v:.3f}" for kind in levels for v in results[kind])] for name, results in models.items()]
     print(format_table(header, rows))
-    print(f"written to {args.out}")
+    print(f"written to {out}")
     return 0
 
 
@@ -175,8 +183,7 @@ def run_eval(args: argparse.Namespace) -> int:
     experiment = Experiment(config, precision=args.precision)
     state = load_checkpoint(args.checkpoint, experiment.model, device=experiment.device)
     stem = args.checkpoint.with_suffix("") if args.checkpoint.suffix else args.checkpoint
-    suffix = f"-{args.precision}" if args.precision not in (None, "fp32") else ""  # fp32 results stay beside it
-    out = args.out or stem.parent.parent / f"eval-{stem.name}{suffix}"
+    out = args.out or stem.parent.parent / f"eval-{stem.name}{precision_suffix(args.precision)}"
     predictions = predict_splits(experiment, experiment.model, not args.quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_scores(out / "scores.safetensors", predictions, experiment)

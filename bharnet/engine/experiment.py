@@ -18,7 +18,7 @@ from bharnet.engine.inputs import check_pipeline, dataset_input_spec
 from bharnet.engine.metrics import summarize
 from bharnet.errors import ConfigError
 from bharnet.models import BodyHandLoss, build_model
-from bharnet.runtime import check_precision, inference_precision
+from bharnet.runtime import inference_precision
 
 
 @dataclasses.dataclass
@@ -59,12 +59,11 @@ class Experiment:
                  precision: str | None = None):
         """``precision``: what predictions run at (``fp32`` or ``bf16``, bharnet.runtime.inference_precision);
         by default as training runs (``train.amp`` on CUDA, fp32 on a CPU)."""
-        if precision is not None:
-            check_precision(precision)
         self.config = config
-        self.precision = precision
         self.group = group or distributed.ProcessGroup()
         self.device = distributed.resolve_device(config.train.device, self.group)
+        self.prediction_context = self.autocast() if precision is None else inference_precision(self.device,
+                                                                                                precision)
         check_pipeline(config.model, config.data.pipeline)
         data, seed = config.data, config.train.seed
         path = config.dataset_path()
@@ -129,8 +128,6 @@ class Experiment:
         enabled = self.config.train.amp and self.device.type == "cuda"
         return torch.autocast(self.device.type, enabled=enabled)
 
-    def prediction_precision(self):
-        return self.autocast() if self.precision is None else inference_precision(self.device, self.precision)
 
     def predict(self, dataset: BodyHandDataset, model: torch.nn.Module | None = None,
                 progress: bool = False, desc: str = "eval") -> Predictions:
@@ -143,7 +140,7 @@ class Experiment:
         labels = []
         bar = tqdm(total=len(shard), desc=desc, unit="sample", leave=False,
                    disable=not (progress and self.group.is_main))
-        with torch.no_grad(), self.prediction_precision():
+        with torch.no_grad(), self.prediction_context:
             for *inputs, label in self.loader(Subset(dataset, shard), self.eval_batch):
                 outputs = model(*(x.to(self.device, non_blocking=True) for x in inputs))
                 for name, value in outputs.items():

@@ -32,11 +32,11 @@ def aggregate(values: torch.Tensor, mixing: torch.Tensor, relation: torch.Tensor
     # under bf16 autocast the values come from a conv in bf16 while the mixing weights stay fp32: one dtype
     # for the topology, as the ``out=`` buffers below need
     mixing, relation = mixing.to(values.dtype), relation.to(values.dtype)
-    chunk = max(1, min(n, samples_per_chunk(s, c, t, v, values.element_size())))  # an empty batch has no chunk
     # a traced graph keeps the one-shot form: a Python loop over chunks would be unrolled into it for the traced
     # batch size alone
     if traced() or torch.is_grad_enabled() or values.device.type != "cpu":
         return torch.matmul(values, torch.matmul(mixing, relation).view(n, s, c, v, v)).sum(1)
+    chunk = max(1, min(n, samples_per_chunk(s, c, t, v, values.element_size())))  # an empty batch has no chunk
     y = values.new_empty(n, c, t, v)
     # one topology and one product buffer, reused by every chunk: they stay in cache
     topology = values.new_empty(chunk, s, c, v * v)

@@ -54,8 +54,9 @@ def seen(mask: torch.Tensor) -> torch.Tensor:
 
 def seen_rows(mask: torch.Tensor, training: bool) -> torch.Tensor | None:
     """The rows of the instances seen in some frame, from frame masks (B, T), for :func:`on_seen_instances`
-    (one host sync per stream and forward); None where every row must run: in training (BatchNorm batches and
-    gradients keep their shapes), with gradients, traced, or with every instance seen."""
+    (one host sync per call: find them once per stream and forward); None where every row must run: in
+    training (BatchNorm batches and gradients keep their shapes), with gradients, traced, or with every
+    instance seen."""
     if training or torch.is_grad_enabled() or traced():
         return None
     index = (seen(mask) > 0).nonzero().squeeze(1)
