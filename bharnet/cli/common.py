@@ -29,7 +29,8 @@ def add_precision_argument(parser: argparse.ArgumentParser, default: str | None 
     usual = default or "fp32 on a CPU, as trained on CUDA"
     parser.add_argument("--precision", choices=PRECISIONS, default=default,
                         help=f"run the model at this precision (default {usual}; bf16 is faster on CPUs with "
-                        "AVX512-BF16 or AMX and on GPUs from Ampere on, docs/performance.md)")
+                        "AVX512-BF16 or AMX and on GPUs from Ampere on for NTU-sized models and batches, slower "
+                        "for small models at batch 1: docs/performance.md)")
 
 
 def precision_suffix(precision: str | None) -> str:
