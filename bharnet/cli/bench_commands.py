@@ -126,11 +126,16 @@ class ModelBench:
 
     def example(self, spec: InputSpec, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
         """The same samples for every model: random, with only --persons-seen persons there when given."""
+        self.check_persons_seen(spec)
+        return spec.example(batch, frames, torch.Generator().manual_seed(0), self.args.persons_seen)
+
+    def check_persons_seen(self, spec: InputSpec) -> None:
         seen = self.args.persons_seen
+        if seen is not None and seen < 1:
+            raise ConfigError(f"--persons-seen {seen}: at least one person must be there")
         if seen is not None and seen >= spec.persons:
             raise ConfigError(f"--persons-seen {seen}: the input holds {spec.persons} person(s), so nobody would "
                               "be absent")
-        return spec.example(batch, frames, torch.Generator().manual_seed(0), seen)
 
     def measure(self, config: str, name: str, model: nn.Module, spec: InputSpec, frames: int
                 ) -> list[ModelFigures]:
@@ -149,10 +154,11 @@ class ModelBench:
         for precision in args.precision:
             figures = ModelFigures(config, name, sum(p.numel() for p in model.parameters()), macs, frames, precision)
             run = self._at_precision(inference, precision)
-            calls = {batch: partial(self._infer, run, self.inputs(spec, batch, frames)) for batch in args.batch}
-            for batch in args.batch:  # not Bench.inference: the call goes through the precision's context
+            inputs = {batch: self.inputs(spec, batch, frames) for batch in args.batch}
+            for batch in args.batch:
                 self.progress(f"{config}: inference, {precision}, batch {batch}")
-                figures.inference[batch] = batch / self.bench.best_seconds(calls[batch])
+                figures.inference[batch] = self.bench.inference(run, inputs[batch])
+            calls = {batch: partial(self._infer, run, inputs[batch]) for batch in args.batch}
             figures.inference_peak = self.bench.peak_bytes(calls[max(args.batch)])
             self.calls.append((figures, calls))
             rows.append(figures)
@@ -227,10 +233,8 @@ def run_bench(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     args.precision = list(dict.fromkeys(args.precision))  # each once: a row per (model, precision)
     runner = ModelBench(args, device)
-    if args.persons_seen is not None and args.persons_seen < 1:
-        raise ConfigError(f"--persons-seen {args.persons_seen}: at least one person must be there")
-    if args.persons_seen is not None and not args.dataset_sized:  # refused before anything is measured
-        runner.example(ntu_sized_spec(), 1, 1)
+    if not args.dataset_sized:  # a bad --persons-seen is refused before anything is measured
+        runner.check_persons_seen(ntu_sized_spec())
     runner.progress(f"matmul FLOP/s on {device}")
     matmul = {precision: matmul_flops(runner.bench, dtype=PRECISION_DTYPES[precision]) for precision in args.precision}
     models = configured_models(args.configs, args.overrides, not args.dataset_sized, args.recipe)  # read all first

@@ -41,11 +41,11 @@ class TorchProbabilities:
     def __init__(self, model: torch.nn.Module, device: str | torch.device, precision: str = "fp32"):
         self.device = torch.device(device)
         self.model = folded_for_inference(model).to(self.device)
-        self.precision = inference_precision(self.device, precision)
+        self.precision_context = inference_precision(self.device, precision)
 
     @torch.no_grad()
     def __call__(self, batch: list[np.ndarray]) -> np.ndarray:
-        with self.precision:
+        with self.precision_context:
             fused = self.model(*(torch.from_numpy(x).to(self.device) for x in batch))["fused"]
         return fused.exp().cpu().numpy()
 
